@@ -1,0 +1,55 @@
+"""fairprobe: a model-agnostic REST service that audits AI models for bias.
+
+``create_app(settings=None)`` is the one place where the service is wired together; gunicorn calls
+it as ``fairprobe:create_app()``.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from flask import Flask
+
+from fairprobe.settings import Settings
+
+__all__ = ["Settings", "__version__", "create_app"]
+
+__version__ = version("fairprobe")
+
+OPENAPI_INFO = {
+    "API_TITLE": "fairprobe",
+    "API_VERSION": __version__,
+    "OPENAPI_VERSION": "3.1.0",
+    "OPENAPI_URL_PREFIX": "/",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "API_SPEC_OPTIONS": {
+        "info": {
+            "description": "Audit scoring, segmentation and personalization models for bias: AIF360 "
+                           "metrics on a counts table, with intervals, tests and a policy verdict.",
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    },
+}
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the WSGI app; settings come from ``FAIRPROBE_*`` variables unless given."""
+    # imports here keep `import fairprobe` light for the SDK's tests and for gunicorn's master
+    from fairprobe import api, problems
+    from fairprobe.api import middleware
+    from fairprobe.json_provider import StrictJSONProvider
+
+    settings = settings or Settings.from_env()
+    app = Flask(__name__)
+    app.json_provider_class = StrictJSONProvider
+    app.json = StrictJSONProvider(app)
+    app.config.update(OPENAPI_INFO)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.config["MAX_FORM_MEMORY_SIZE"] = settings.max_body_bytes
+    app.extensions["fairprobe.settings"] = settings
+    middleware.init_app(app, settings)
+    problems.init_app(app)
+    api.init_app(app, settings)
+    return app

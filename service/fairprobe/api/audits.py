@@ -1,0 +1,28 @@
+"""Dataset audits."""
+
+from __future__ import annotations
+
+from flask import g
+
+from fairprobe.api.parser import Blueprint
+from fairprobe.domain.audit import AuditRequest
+from fairprobe.domain.findings import AuditReport
+from fairprobe.engines.audit import DatasetAudit
+from fairprobe.schemas.audit import AuditRequestSchema
+from fairprobe.schemas.report import AuditReportSchema
+
+__all__ = ["blp"]
+
+blp = Blueprint("audits", __name__, url_prefix="/v1", description="Audit a dataset against a fairness policy")
+
+
+@blp.route("/audits", methods=["POST"])
+@blp.arguments(AuditRequestSchema)
+@blp.response(200, AuditReportSchema)
+@blp.alt_response(400, response="BAD_REQUEST")
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+def create_audit(audit: AuditRequest) -> AuditReport:
+    """Audit a dataset (JSON rows, columns, CSV or a counts table) and return findings and a verdict."""
+    return DatasetAudit(request_id=g.request_id).run(audit)

@@ -1,0 +1,20 @@
+"""The metric catalogue."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fairprobe.api.parser import Blueprint
+from fairprobe.engines.catalogue import CATALOGUE
+from fairprobe.schemas.catalogue import MetricsCatalogueSchema
+
+__all__ = ["blp"]
+
+blp = Blueprint("metrics", __name__, url_prefix="/v1", description="What each metric means")
+
+
+@blp.route("/metrics", methods=["GET"])
+@blp.response(200, MetricsCatalogueSchema)
+def list_metrics() -> dict[str, Any]:
+    """Every metric: its formula, ideal value, which direction is worse and its AIF360 source."""
+    return {"metrics": list(CATALOGUE.values())}

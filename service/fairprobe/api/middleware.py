@@ -1,0 +1,124 @@
+"""Per-request plumbing: request id, API keys, one JSON log line, Prometheus counters.
+
+The access log records method, path, status and timing only: never a body, a header value, a row,
+a name or a credential.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+import re
+import sys
+import time
+import uuid
+from typing import Any
+
+from flask import Flask, Response, g, request
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+from fairprobe.errors import NotAuthenticated
+from fairprobe.settings import Settings
+
+__all__ = ["init_app"]
+
+OPEN_PATHS = frozenset({"/healthz", "/readyz"})
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+access_log = logging.getLogger("fairprobe.access")
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line, with only the fields fairprobe puts there on purpose."""
+
+    FIELDS = ("request_id", "method", "path", "status", "duration_ms", "bytes_in")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in self.FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
+        if record.exc_info:
+            entry["traceback"] = self.formatException(record.exc_info)
+        return json.dumps(entry)
+
+
+def _configure_logging(level: str) -> None:
+    logger = logging.getLogger("fairprobe")
+    logger.setLevel(level)
+    if not any(getattr(h, "_fairprobe", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.setFormatter(JsonLogFormatter())
+        handler._fairprobe = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.propagate = False
+
+
+def _route_label() -> str:
+    # The URL rule, not the raw path: bounded label cardinality, and no ids from the path.
+    return request.url_rule.rule if request.url_rule is not None else "unmatched"
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    """Wire request ids, authentication, access logging and /metrics into ``app``."""
+    _configure_logging(settings.log_level)
+    registry = CollectorRegistry()
+    requests_total = Counter(
+        "fairprobe_http_requests_total", "HTTP requests by route, method and status",
+        ["route", "method", "status"], registry=registry,
+    )
+    latency = Histogram(
+        "fairprobe_http_request_duration_seconds", "HTTP request latency by route",
+        ["route", "method"], registry=registry,
+        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+    )
+    keys = tuple(k.encode() for k in settings.api_keys)
+
+    @app.before_request
+    def _start() -> None:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.started = time.perf_counter()
+        if keys and request.path not in OPEN_PATHS:
+            header = request.headers.get("Authorization", "")
+            scheme, _, token = header.partition(" ")
+            presented = token.strip().encode()
+            # compare against every key so the time taken does not depend on which key matched
+            matched = False
+            for key in keys:
+                matched |= hmac.compare_digest(presented, key)
+            if scheme.lower() != "bearer" or not matched:
+                raise NotAuthenticated("Send 'Authorization: Bearer <key>' with a key this service accepts.")
+
+    @app.after_request
+    def _finish(response: Response) -> Response:
+        response.headers["X-Request-ID"] = g.get("request_id", "")
+        elapsed = time.perf_counter() - g.get("started", time.perf_counter())
+        route = _route_label()
+        requests_total.labels(route, request.method, str(response.status_code)).inc()
+        latency.labels(route, request.method).observe(elapsed)
+        if response.status_code == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="fairprobe"'
+        access_log.info(
+            "request",
+            extra={
+                "request_id": g.get("request_id"),
+                "method": request.method,
+                "path": route,
+                "status": response.status_code,
+                "duration_ms": round(elapsed * 1000, 2),
+                "bytes_in": request.content_length or 0,
+            },
+        )
+        return response
+
+    @app.get("/metrics")
+    def prometheus_metrics() -> Response:
+        """Prometheus exposition of request counts and latency (this worker's)."""
+        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0])

@@ -1,0 +1,1 @@
+"""The work: pure, deterministic engines over validated domain requests. No Flask here."""

@@ -1,0 +1,220 @@
+"""The dataset audit: rows (or a counts table) in, findings and a verdict out.
+
+One vectorized pass builds the counts table; AIF360 computes every group metric on it with the counts
+as instance weights; ``stats`` adds intervals, tests and BH adjustment; the policy turns the measured
+disparities into findings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+import numpy as np
+import pandas as pd
+
+from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, DataKind
+from fairprobe.domain.findings import AttributeIndex, AuditRecord, AuditReport, Estimate, GroupReport, Reason
+from fairprobe.domain.policy import Bound
+from fairprobe.engines import measures
+from fairprobe.engines.aif360_adapter import AIF360_VERSION, group_metrics
+from fairprobe.engines.groups import Partition, partitions
+from fairprobe.engines.policy import Candidate, judge, verdict
+from fairprobe.stats import entropy
+from fairprobe.stats.counts import CountsTable, encode, tabulate
+from fairprobe.stats.scores import score_order, summarize_scores
+
+__all__ = ["DatasetAudit", "fingerprint"]
+
+VERSIONS: Mapping[str, str] = {
+    "fairprobe": version("fairprobe"),
+    "aif360": AIF360_VERSION,
+    "pandas": pd.__version__,
+    "numpy": np.__version__,
+    "scipy": version("scipy"),
+    "statsmodels": version("statsmodels"),
+}
+
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """SHA-256 over pandas' per-row hashes of the audited columns (name, then values, in order).
+
+    The same data gives the same fingerprint whether it came as JSON records, columns or CSV.
+    """
+    digest = hashlib.sha256()
+    for name in frame.columns:
+        digest.update(str(name).encode())
+        digest.update(pd.util.hash_pandas_object(frame[name], index=False).to_numpy().tobytes())
+    return digest.hexdigest()
+
+
+class DatasetAudit:
+    """Audit one dataset against its policy.
+
+    Parameters
+    ----------
+    request_id
+        Echoed in the audit record.
+    clock
+        Returns the audit's timestamp (injected so tests can pin it).
+    """
+
+    def __init__(self, *, request_id: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.request_id = request_id
+        self.clock = clock
+
+    def run(self, request: AuditRequest) -> AuditReport:
+        frame = request.frame
+        names = [a.name for a in request.protected]
+        encoded = [encode(frame[a.name], a.bins) for a in request.protected]
+        codes = [c for c, _ in encoded]
+        label = frame[LABEL].to_numpy(dtype=np.int64)
+        prediction = frame[PREDICTION].to_numpy(dtype=np.int64)
+        if request.kind is DataKind.COUNTS:
+            table = tabulate(codes, [lv for _, lv in encoded], names, label, prediction,
+                             people=frame[WEIGHT].to_numpy(dtype=float))
+        else:
+            weights = frame[WEIGHT].to_numpy(dtype=float) if request.roles.weight else None
+            table = tabulate(codes, [lv for _, lv in encoded], names, label, prediction, weights)
+        parts = partitions(table, request.protected, request.intersections)
+        alpha = request.policy.alpha
+        fav_pos = request.roles.favorable_is_positive
+        total_people = float(table.people.sum())
+        total_weight = float(table.weight.sum())
+
+        # one AIF360 call for every group of every partition: its datasets are built once
+        pairs = [
+            (dict(zip(part.attributes, cell, strict=True)),
+             dict(zip(part.attributes, part.cells[part.reference], strict=True)))
+            for part in parts for cell in part.cells
+        ]
+        all_values = group_metrics(
+            table, [g for g, _ in pairs], [r for _, r in pairs], favorable_is_positive=fav_pos
+        )
+        groups: list[GroupReport] = []
+        candidates: list[Candidate] = []
+        start = 0
+        for part in parts:
+            values = all_values[start:start + len(part.cells)]
+            start += len(part.cells)
+            counts = measures.effective_counts(part, fav_pos)
+            rates = measures.estimates(part, values, counts, alpha)
+            gaps = measures.disparities(part, values, counts, alpha)
+            if SCORE in frame:
+                self._add_scores(part, codes, names, frame, rates, alpha)
+            for i, key in enumerate(part.keys):
+                groups.append(GroupReport(
+                    key=key, reference=part.keys[part.reference], is_reference=i == part.reference,
+                    n=int(round(part.people(i))), weighted_n=float(part.table.weight[part.cells[i]].sum()),
+                    share=float(part.table.weight[part.cells[i]].sum()) / total_weight,
+                    metrics=rates[i], disparities=gaps[i],
+                ))
+            candidates += self._candidates(request, part, rates, gaps, counts)
+
+        findings = judge(candidates, request.policy)
+        return AuditReport(
+            verdict=verdict(findings),
+            findings=findings,
+            groups=tuple(groups),
+            indices=tuple(self._indices(part, fav_pos) for part in parts),
+            overall=self._overall(table, fav_pos),
+            audit=AuditRecord(
+                request_id=self.request_id,
+                created_at=self.clock().isoformat(timespec="seconds"),
+                versions=VERSIONS,
+                input_sha256=fingerprint(frame),
+                rows=len(frame),
+                people=total_people,
+                data_kind=request.kind.value,
+                policy=request.policy,
+                seed=request.seed,
+            ),
+        )
+
+    @staticmethod
+    def _candidates(
+        request: AuditRequest, part: Partition, rates: list[dict[str, Estimate]],
+        gaps: list[dict[str, measures.Disparity]], counts: measures.EffectiveCounts,
+    ) -> list[Candidate]:
+        out = []
+        is_intersection = len(part.attributes) > 1
+        for rule in request.policy.rules:
+            if is_intersection and not rule.intersections:
+                continue
+            if rule.attributes is not None and not set(part.attributes) <= set(rule.attributes):
+                continue
+            for i, key in enumerate(part.keys):
+                if i == part.reference:
+                    continue
+                if rule.bound is Bound.MAX_RELATIVE_GAP:
+                    measured = measures.relative_gap(
+                        part, i, rule.metric, counts, rates[i][rule.metric],
+                        rates[part.reference][rule.metric], request.policy.alpha,
+                    )
+                else:
+                    measured = gaps[i][rule.metric]
+                out.append(Candidate(
+                    rule=rule, group=key, reference=part.keys[part.reference],
+                    n=int(round(part.people(i))), reference_n=int(round(part.people(part.reference))),
+                    measured=measured,
+                ))
+        return out
+
+    @staticmethod
+    def _add_scores(
+        part: Partition, codes: list[np.ndarray], names: list[str], frame: pd.DataFrame,
+        rates: list[dict[str, Estimate]], alpha: float,
+    ) -> None:
+        score = frame[SCORE].to_numpy(dtype=float)
+        order = score_order(score)
+        s, y, w = score[order], frame[LABEL].to_numpy(dtype=bool)[order], frame[WEIGHT].to_numpy(float)[order]
+        member = np.ones(len(frame), dtype=bool)
+        cols = [codes[names.index(a)][order] for a in part.attributes]
+        for i, cell in enumerate(part.cells):
+            member[:] = True
+            for col, code in zip(cols, cell, strict=True):
+                member &= col == code
+            summary = summarize_scores(s[member], y[member], w[member], alpha)
+            rates[i]["auc"] = _score_estimate(summary.auc, summary.auc_ci, "hanley_mcneil", Reason.SINGLE_CLASS)
+            rates[i]["brier_score"] = _score_estimate(summary.brier, summary.brier_ci, "normal", Reason.EMPTY_GROUP)
+            rates[i]["expected_calibration_error"] = _score_estimate(
+                summary.expected_calibration_error, None, None, Reason.EMPTY_GROUP
+            )
+
+    @staticmethod
+    def _indices(part: Partition, fav_pos: bool) -> AttributeIndex:
+        by_group = entropy.benefit_counts(
+            np.array([part.table.people[cell] for cell in part.cells]), favorable_is_positive=fav_pos
+        )
+        ge2 = entropy.between_group_index(by_group, 2)
+        return AttributeIndex(
+            attributes=part.attributes,
+            reference=part.keys[part.reference],
+            groups=len(part.cells),
+            metrics={
+                "between_group_generalized_entropy_index": ge2,
+                "between_group_theil_index": entropy.between_group_index(by_group, 1),
+                "between_group_coefficient_of_variation": None if ge2 is None else float(np.sqrt(2 * ge2)),
+            },
+        )
+
+    @staticmethod
+    def _overall(table: CountsTable, fav_pos: bool) -> Mapping[str, float | None]:
+        people = table.people.reshape(-1, 2, 2).sum(axis=0)
+        b = entropy.benefit_counts(people, favorable_is_positive=fav_pos)
+        ge2 = entropy.generalized_entropy(b, 2)
+        return {
+            "generalized_entropy_index": ge2,
+            "theil_index": entropy.generalized_entropy(b, 1),
+            "coefficient_of_variation": None if ge2 is None else float(np.sqrt(2 * ge2)),
+        }
+
+
+def _score_estimate(
+    value: float | None, ci: tuple[float, float] | None, method: str | None, reason: Reason
+) -> Estimate:
+    if value is None:
+        return Estimate(None, None, None, None, reason=reason)
+    return Estimate(value, None if ci is None else ci[0], None if ci is None else ci[1], method if ci else None)

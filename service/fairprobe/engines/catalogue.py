@@ -1,0 +1,162 @@
+"""Every metric fairprobe reports, defined once: formula, ideal, direction, and AIF360's source.
+
+A rate is ``sum of numerator cells / sum of denominator cells`` over a group's (label, prediction)
+cells; a disparity compares one rate between a group and its reference; indices and score metrics
+are computed in ``stats``. Cells are ``(label, prediction)`` with 1 meaning "the positive label".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "CATALOGUE",
+    "DISPARITIES",
+    "FAVORABLE_RATE",
+    "RATES",
+    "DisparityDef",
+    "MetricInfo",
+    "RateDef",
+    "favorable_cells",
+]
+
+Cell = tuple[int, int]
+TN: Cell = (0, 0)
+FP: Cell = (0, 1)
+FN: Cell = (1, 0)
+TP: Cell = (1, 1)
+ALL: tuple[Cell, ...] = (TN, FP, FN, TP)
+
+Worse = Literal["higher", "lower", "further_from_ideal"]
+
+
+@dataclass(frozen=True, slots=True)
+class RateDef:
+    numerator: tuple[Cell, ...]
+    denominator: tuple[Cell, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DisparityDef:
+    """``rate`` compared as ``difference`` (group - reference), ``ratio``, or ``average_odds``."""
+
+    rate: str
+    compare: Literal["difference", "ratio", "average_odds"]
+
+
+@dataclass(frozen=True, slots=True)
+class MetricInfo:
+    name: str
+    kind: Literal["rate", "disparity", "index", "score"]
+    definition: str
+    ideal: float | None
+    worse: Worse
+    aif360: str | None
+    interval: str | None
+    test: str | None
+
+
+#: the favorable-prediction rate: ``selection_rate`` when the favorable prediction is the positive label,
+#: otherwise its complement. Only SPD and disparate impact use it.
+FAVORABLE_RATE = "favorable_rate"
+
+RATES: dict[str, RateDef] = {
+    "base_rate": RateDef((FN, TP), ALL),
+    "selection_rate": RateDef((FP, TP), ALL),
+    "true_positive_rate": RateDef((TP,), (TP, FN)),
+    "false_positive_rate": RateDef((FP,), (FP, TN)),
+    "false_negative_rate": RateDef((FN,), (FN, TP)),
+    "true_negative_rate": RateDef((TN,), (TN, FP)),
+    "positive_predictive_value": RateDef((TP,), (TP, FP)),
+    "negative_predictive_value": RateDef((TN,), (TN, FN)),
+    "false_discovery_rate": RateDef((FP,), (TP, FP)),
+    "false_omission_rate": RateDef((FN,), (TN, FN)),
+    "accuracy": RateDef((TP, TN), ALL),
+}
+
+
+def favorable_cells(favorable_is_positive: bool) -> RateDef:
+    """Cells of the favorable-prediction rate."""
+    return RateDef((FP, TP), ALL) if favorable_is_positive else RateDef((TN, FN), ALL)
+
+
+DISPARITIES: dict[str, DisparityDef] = {
+    "statistical_parity_difference": DisparityDef(FAVORABLE_RATE, "difference"),
+    "disparate_impact": DisparityDef(FAVORABLE_RATE, "ratio"),
+    "equal_opportunity_difference": DisparityDef("true_positive_rate", "difference"),
+    "average_odds_difference": DisparityDef("true_positive_rate", "average_odds"),
+    "false_positive_rate_difference": DisparityDef("false_positive_rate", "difference"),
+    "false_negative_rate_difference": DisparityDef("false_negative_rate", "difference"),
+    "positive_predictive_value_difference": DisparityDef("positive_predictive_value", "difference"),
+    "accuracy_difference": DisparityDef("accuracy", "difference"),
+}
+
+_CM = "aif360.metrics.ClassificationMetric."
+_RATE_INTERVAL = "wilson"
+_DIFF = ("newcombe_hybrid_score", "two_proportion_z_pooled or fisher_exact (expected count < 5)")
+
+CATALOGUE: dict[str, MetricInfo] = {
+    info.name: info
+    for info in (
+        MetricInfo("base_rate", "rate", "P(y = pos)", None, "further_from_ideal",
+                   "aif360.metrics.BinaryLabelDatasetMetric.base_rate", _RATE_INTERVAL, None),
+        MetricInfo("selection_rate", "rate", "P(ŷ = pos)", None, "further_from_ideal",
+                   _CM + "selection_rate", _RATE_INTERVAL, None),
+        MetricInfo("true_positive_rate", "rate", "TP / (TP + FN)", 1.0, "lower",
+                   _CM + "true_positive_rate", _RATE_INTERVAL, None),
+        MetricInfo("false_positive_rate", "rate", "FP / (FP + TN)", 0.0, "higher",
+                   _CM + "false_positive_rate", _RATE_INTERVAL, None),
+        MetricInfo("false_negative_rate", "rate", "FN / (FN + TP)", 0.0, "higher",
+                   _CM + "false_negative_rate", _RATE_INTERVAL, None),
+        MetricInfo("true_negative_rate", "rate", "TN / (TN + FP)", 1.0, "lower",
+                   _CM + "true_negative_rate", _RATE_INTERVAL, None),
+        MetricInfo("positive_predictive_value", "rate", "TP / (TP + FP)", 1.0, "lower",
+                   _CM + "positive_predictive_value", _RATE_INTERVAL, None),
+        MetricInfo("negative_predictive_value", "rate", "TN / (TN + FN)", 1.0, "lower",
+                   _CM + "negative_predictive_value", _RATE_INTERVAL, None),
+        MetricInfo("false_discovery_rate", "rate", "FP / (TP + FP)", 0.0, "higher",
+                   _CM + "false_discovery_rate", _RATE_INTERVAL, None),
+        MetricInfo("false_omission_rate", "rate", "FN / (TN + FN)", 0.0, "higher",
+                   _CM + "false_omission_rate", _RATE_INTERVAL, None),
+        MetricInfo("accuracy", "rate", "(TP + TN) / n", 1.0, "lower", _CM + "accuracy", _RATE_INTERVAL, None),
+        MetricInfo("statistical_parity_difference", "disparity",
+                   "P(ŷ = fav | group) − P(ŷ = fav | reference)", 0.0, "further_from_ideal",
+                   _CM + "statistical_parity_difference", *_DIFF),
+        MetricInfo("disparate_impact", "disparity",
+                   "P(ŷ = fav | group) / P(ŷ = fav | reference)", 1.0, "further_from_ideal",
+                   _CM + "disparate_impact", "katz_log (0.5-adjusted when a count is 0)", _DIFF[1]),
+        MetricInfo("equal_opportunity_difference", "disparity", "TPR(group) − TPR(reference)", 0.0,
+                   "further_from_ideal", _CM + "equal_opportunity_difference", *_DIFF),
+        MetricInfo("average_odds_difference", "disparity",
+                   "[(FPR(group) − FPR(ref)) + (TPR(group) − TPR(ref))] / 2", 0.0, "further_from_ideal",
+                   _CM + "average_odds_difference", "wald_average_of_differences", "wald_z"),
+        MetricInfo("false_positive_rate_difference", "disparity", "FPR(group) − FPR(reference)", 0.0,
+                   "further_from_ideal", _CM + "false_positive_rate_difference", *_DIFF),
+        MetricInfo("false_negative_rate_difference", "disparity", "FNR(group) − FNR(reference)", 0.0,
+                   "further_from_ideal", _CM + "false_negative_rate_difference", *_DIFF),
+        MetricInfo("positive_predictive_value_difference", "disparity", "PPV(group) − PPV(reference)", 0.0,
+                   "further_from_ideal", _CM + "difference(positive_predictive_value)", *_DIFF),
+        MetricInfo("accuracy_difference", "disparity", "accuracy(group) − accuracy(reference)", 0.0,
+                   "further_from_ideal", _CM + "difference(accuracy)", *_DIFF),
+        MetricInfo("generalized_entropy_index", "index",
+                   "1/(n α(α−1)) Σ[(b/μ)^α − 1], α = 2, b = ŷ_fav − y_fav + 1", 0.0, "higher",
+                   _CM + "generalized_entropy_index", None, None),
+        MetricInfo("theil_index", "index", "1/n Σ (b/μ) ln(b/μ)", 0.0, "higher",
+                   _CM + "theil_index", None, None),
+        MetricInfo("coefficient_of_variation", "index", "sqrt(2 · GE(2))", 0.0, "higher",
+                   _CM + "coefficient_of_variation", None, None),
+        MetricInfo("between_group_generalized_entropy_index", "index",
+                   "GE(2) with each b replaced by its group's mean", 0.0, "higher",
+                   _CM + "between_all_groups_generalized_entropy_index", None, None),
+        MetricInfo("between_group_theil_index", "index", "GE(1) with each b replaced by its group's mean",
+                   0.0, "higher", _CM + "between_all_groups_theil_index", None, None),
+        MetricInfo("between_group_coefficient_of_variation", "index", "sqrt(2 · between-group GE(2))",
+                   0.0, "higher", _CM + "between_all_groups_coefficient_of_variation", None, None),
+        MetricInfo("auc", "score", "P(s⁺ > s⁻) + ½ P(s⁺ = s⁻)", 1.0, "lower", None, "hanley_mcneil", None),
+        MetricInfo("brier_score", "score", "mean((s − y)²)", 0.0, "higher", None, "normal", None),
+        MetricInfo("expected_calibration_error", "score",
+                   "Σ_bins (n_b/n) |mean(s)_b − mean(y)_b|, 10 equal-width bins", 0.0, "higher",
+                   None, None, None),
+    )
+}

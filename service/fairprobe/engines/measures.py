@@ -1,0 +1,149 @@
+"""Per-group estimates and disparities with intervals and tests, for one partition at a time.
+
+Values are AIF360's (from ``aif360_adapter``); intervals and tests use the same partition's counts.
+With sample weights, a rate over cells with weight sum ``W`` and squared-weight sum ``W2`` is
+treated as coming from ``W**2 / W2`` people (Kish's effective sample size).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from fairprobe.domain.findings import Disparity, Estimate, Reason
+from fairprobe.engines.aif360_adapter import GroupMetrics
+from fairprobe.engines.catalogue import DISPARITIES, FAVORABLE_RATE, RATES, RateDef, favorable_cells
+from fairprobe.engines.groups import Partition
+from fairprobe.stats import proportions
+
+__all__ = ["EffectiveCounts", "disparities", "effective_counts", "estimates", "relative_gap"]
+
+EffectiveCounts = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _cell_sums(part: Partition, arr: np.ndarray, rate: RateDef) -> tuple[np.ndarray, np.ndarray]:
+    groups = np.array([arr[cell] for cell in part.cells])  # [group, label, prediction]
+    num = sum(groups[:, y, p] for y, p in rate.numerator)
+    den = sum(groups[:, y, p] for y, p in rate.denominator)
+    return np.asarray(num, float), np.asarray(den, float)
+
+
+def effective_counts(part: Partition, favorable_is_positive: bool) -> EffectiveCounts:
+    """For each rate: (effective successes, effective n) per group of the partition."""
+    out: EffectiveCounts = {}
+    rates = dict(RATES)
+    rates[FAVORABLE_RATE] = favorable_cells(favorable_is_positive)
+    for name, rate in rates.items():
+        num_w, den_w = _cell_sums(part, part.table.weight, rate)
+        _, den_w2 = _cell_sums(part, part.table.weight_sq, rate)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n_eff = np.where(den_w2 > 0, den_w**2 / den_w2, 0.0)
+            successes = np.where(den_w > 0, num_w / den_w * n_eff, 0.0)
+        out[name] = (successes, n_eff)
+    return out
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def estimates(
+    part: Partition, values: list[GroupMetrics], counts: EffectiveCounts, alpha: float
+) -> list[dict[str, Estimate]]:
+    """Every rate of every group: AIF360's value, its Wilson interval, and what it was counted from."""
+    out: list[dict[str, Estimate]] = [{} for _ in part.cells]
+    for name, rate in RATES.items():
+        successes, n_eff = counts[name]
+        interval = proportions.wilson(successes, n_eff, alpha)
+        num_w, den_w = _cell_sums(part, part.table.weight, rate)
+        for i, metrics in enumerate(values):
+            value = _finite(metrics.rates[name])
+            defined = value is not None and den_w[i] > 0
+            out[i][name] = Estimate(
+                value=value if defined else None,
+                ci_low=_finite(interval.low[i]) if defined else None,
+                ci_high=_finite(interval.high[i]) if defined else None,
+                ci_method=proportions.WILSON if defined else None,
+                numerator=float(num_w[i]),
+                denominator=float(den_w[i]),
+                reason=None if defined else Reason.ZERO_DENOMINATOR,
+            )
+    return out
+
+
+def _undefined_reason(n_group: float, n_ref: float) -> Reason:
+    return Reason.EMPTY_GROUP if n_group <= 0 or n_ref <= 0 else Reason.ZERO_DENOMINATOR
+
+
+def disparities(
+    part: Partition, values: list[GroupMetrics], counts: EffectiveCounts, alpha: float
+) -> list[dict[str, Disparity]]:
+    """Every disparity of every non-reference group against the partition's reference."""
+    ref = part.reference
+    others = [i for i in range(len(part.cells)) if i != ref]
+    out: list[dict[str, Disparity]] = [{} for _ in part.cells]
+    if not others:
+        return out
+    idx = np.array(others)
+
+    def pair(rate: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        c, n = counts[rate]
+        return c[idx], n[idx], np.full(idx.shape, c[ref]), np.full(idx.shape, n[ref])
+
+    compared: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for rate in {d.rate for d in DISPARITIES.values() if d.compare != "average_odds"}:
+        diff_ci, ratio_ci, test = proportions.compare_rates(*pair(rate), alpha)
+        compared[rate + ":difference"] = (diff_ci.low, diff_ci.high, diff_ci.method)
+        compared[rate + ":ratio"] = (ratio_ci.low, ratio_ci.high, ratio_ci.method)
+        compared[rate + ":test"] = (test.p_value, test.test, test.test)
+    _, aod_ci, aod_test = proportions.average_of_differences(
+        pair("false_positive_rate"), pair("true_positive_rate"), alpha
+    )
+    for name, definition in DISPARITIES.items():
+        if definition.compare == "average_odds":
+            low, high, method = aod_ci.low, aod_ci.high, aod_ci.method
+            p_value, test_name = aod_test.p_value, aod_test.test
+        else:
+            low, high, method = compared[f"{definition.rate}:{definition.compare}"]
+            p_value, test_name, _ = compared[f"{definition.rate}:test"]
+        for j, i in enumerate(others):
+            value = _finite(values[i].disparities[name])
+            if value is None:
+                reason = _undefined_reason(counts[definition.rate][1][i], counts[definition.rate][1][ref])
+                out[i][name] = Disparity(None, None, None, None, None, None, reason)
+                continue
+            out[i][name] = Disparity(
+                value=value,
+                ci_low=_finite(low[j]),
+                ci_high=_finite(high[j]),
+                ci_method=str(method[j]) if _finite(low[j]) is not None else None,
+                p_value=_finite(p_value[j]),
+                test=str(test_name[j]) if _finite(p_value[j]) is not None else None,
+            )
+    return out
+
+
+def relative_gap(
+    part: Partition, group: int, rate: str, counts: EffectiveCounts, value: Estimate,
+    reference_value: Estimate, alpha: float,
+) -> Disparity:
+    """``rate(group) / rate(reference) - 1`` with the Katz interval shifted by one, and the same test."""
+    if value.value is None or reference_value.value is None or reference_value.value == 0:
+        reason = value.reason or reference_value.reason or Reason.ZERO_DENOMINATOR
+        return Disparity(None, None, None, None, None, None, reason)
+    c, n = counts[rate]
+    ref = part.reference
+    _, ratio_ci, test = proportions.compare_rates(
+        c[[group]], n[[group]], c[[ref]], n[[ref]], alpha
+    )
+    low, high = _finite(ratio_ci.low[0]), _finite(ratio_ci.high[0])
+    return Disparity(
+        value=value.value / reference_value.value - 1,
+        ci_low=None if low is None else low - 1,
+        ci_high=None if high is None else high - 1,
+        ci_method=str(ratio_ci.method[0]) + "_minus_1" if low is not None else None,
+        p_value=_finite(test.p_value[0]),
+        test=str(test.test[0]) if _finite(test.p_value[0]) is not None else None,
+    )
+

@@ -1,0 +1,74 @@
+"""One exception tree for every error a client can cause; ``problems`` renders it as RFC 9457."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "FairprobeError",
+    "FieldError",
+    "InvalidRequest",
+    "NotAuthenticated",
+    "PayloadTooLarge",
+    "UnsupportedMediaType",
+    "ValidationFailed",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldError:
+    """One problem with one field: ``field`` is a dotted path such as ``protected[0].reference``."""
+
+    field: str
+    message: str
+
+
+class FairprobeError(Exception):
+    """Root of every error fairprobe reports to a client."""
+
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal server error"
+
+    def __init__(self, detail: str, *, errors: Sequence[FieldError] = ()) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = tuple(errors)
+
+
+class InvalidRequest(FairprobeError):
+    status = 400
+    slug = "invalid-request"
+    title = "The request could not be read"
+
+
+class NotAuthenticated(FairprobeError):
+    status = 401
+    slug = "not-authenticated"
+    title = "A valid API key is required"
+
+
+class PayloadTooLarge(FairprobeError):
+    status = 413
+    slug = "payload-too-large"
+    title = "The request body is larger than this service accepts"
+
+
+class UnsupportedMediaType(FairprobeError):
+    status = 415
+    slug = "unsupported-media-type"
+    title = "Send application/json or multipart/form-data"
+
+
+class ValidationFailed(FairprobeError):
+    """The request was read but a field's value cannot be audited (422)."""
+
+    status = 422
+    slug = "validation-error"
+    title = "The request has invalid fields"
+
+    @classmethod
+    def on(cls, field: str, message: str) -> ValidationFailed:
+        """One field, one message: the common case."""
+        return cls(f"{field}: {message}", errors=[FieldError(field, message)])

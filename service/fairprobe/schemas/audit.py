@@ -1,0 +1,188 @@
+"""``POST /v1/audits``: the request envelope, and the audit request it becomes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, ColumnRoles, DataKind
+from fairprobe.domain.groups import ProtectedAttribute
+from fairprobe.domain.policy import Policy
+from fairprobe.engines.groups import all_combinations
+from fairprobe.engines.policy import DEFAULT_RULES
+from fairprobe.schemas import columns
+from fairprobe.schemas.limits import current_limits
+from fairprobe.schemas.policy import PolicySchema
+from fairprobe.schemas.table import frame_from_data
+
+__all__ = ["AuditRequestSchema", "DataSchema", "ProtectedSchema"]
+
+LARGEST = "largest"
+Scalar = fields.Raw  # a label or group value exactly as it appears in the data (string, number or boolean)
+
+
+class DataSchema(Schema):
+    """Exactly one of ``records``, ``columns`` or ``csv``. Rows are checked as columns, not one by one."""
+
+    class Meta:
+        unknown = RAISE
+
+    records = fields.Raw(metadata={"type": "array", "items": {"type": "object"},
+                                   "description": "One JSON object per row (or per counts-table cell)."})
+    columns = fields.Raw(metadata={"type": "object", "additionalProperties": {"type": "array"},
+                                   "description": "Column name to list of values, all of one length."})
+    csv = fields.Raw(metadata={"type": "string",
+                               "description": "CSV text with a header row (or a multipart file part 'data')."})
+
+
+class ProtectedSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    attribute = fields.String(required=True, validate=validate.Length(min=1))
+    reference = Scalar(load_default=LARGEST, metadata={
+        "description": "The reference group's value (for binned columns a band such as '[25, 45)'), "
+                       "or 'largest' for the most frequent group."})
+    bins = fields.List(fields.Float(allow_nan=False), validate=validate.Length(min=1, max=50),
+                       metadata={"description": "Bin edges for a numeric column: right-open bands."})
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> ProtectedAttribute:
+        bins = tuple(data["bins"]) if data.get("bins") else None
+        named = data["reference"] != LARGEST
+        return ProtectedAttribute(
+            name=data["attribute"], reference_rule="named" if named else "largest",
+            reference=data["reference"] if named else None, bins=bins,
+        )
+
+
+class AuditRequestSchema(Schema):
+    """A dataset audit: the data, the role of each column, the protected attributes and the policy."""
+
+    class Meta:
+        unknown = RAISE
+
+    data = fields.Nested(DataSchema, required=True)
+    label = fields.String(required=True, metadata={"description": "Column with the actual outcome."})
+    prediction = fields.String(metadata={"description": "Column with the model's decision."})
+    score = fields.String(metadata={"description": "Column with the model's probability of the positive label."})
+    threshold = fields.Float(allow_nan=False, validate=validate.Range(0, 1), metadata={
+        "description": "Without 'prediction': the decision is score >= threshold."})
+    weight = fields.String(metadata={"description": "Column with sample weights (> 0)."})
+    count = fields.String(metadata={
+        "description": "Column with the number of people in each row: the data is a counts table."})
+    positive_label = Scalar(load_default=1, metadata={
+        "description": "The event the model predicts (defines TPR/FPR). Default 1."})
+    negative_label = Scalar(metadata={"description": "The other label value, when there are more than two."})
+    favorable = Scalar(metadata={
+        "description": "The prediction that benefits the person; sets the direction of SPD and disparate "
+                       "impact. Default: positive_label."})
+    protected = fields.List(fields.Nested(ProtectedSchema), required=True, validate=validate.Length(min=1, max=8))
+    intersections = fields.List(
+        fields.List(fields.String(), validate=validate.Length(min=2, max=4)), validate=validate.Length(max=50),
+        metadata={"description": "Attribute combinations to audit as intersectional groups."},
+    )
+    max_intersection_order = fields.Integer(strict=True, validate=validate.Range(1, 4), metadata={
+        "description": "Audit every combination of up to this many protected attributes."})
+    policy = fields.Nested(PolicySchema, metadata={"description": "Without it the default policy applies."})
+    seed = fields.Integer(strict=True, load_default=0, validate=validate.Range(0, 2**32 - 1))
+
+    @validates_schema
+    def _roles(self, data: dict[str, Any], **_: Any) -> None:
+        if "prediction" not in data and not ("score" in data and "threshold" in data):
+            raise ValidationError("give a prediction column, or a score column with a threshold", "prediction")
+        if "count" in data and "weight" in data:
+            raise ValidationError("a counts table carries counts, not sample weights", "weight")
+        if "count" in data and "score" in data:
+            raise ValidationError("score metrics need one row per person, not a counts table", "score")
+        names = [p.name for p in data.get("protected", [])]
+        if len(set(names)) != len(names):
+            raise ValidationError("each attribute may appear once", "protected")
+        for i, combo in enumerate(data.get("intersections", [])):
+            unknown = [a for a in combo if a not in names]
+            if unknown or len(set(combo)) != len(combo):
+                raise ValidationError(
+                    f"intersection {combo} must name distinct protected attributes", f"intersections[{i}]"
+                )
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> AuditRequest:
+        limits = current_limits()
+        frame = _frame(data["data"])
+        if len(frame) > limits.max_rows:
+            raise ValidationError(f"has {len(frame)} rows; this service accepts at most {limits.max_rows}", "data")
+        if frame.columns.duplicated().any():
+            raise ValidationError("duplicate column names", "data")
+        positive, negative = data["positive_label"], data.get("negative_label")
+        if negative is not None and negative == positive:
+            raise ValidationError("must differ from positive_label", "negative_label")
+        favorable = data.get("favorable", positive)
+        if favorable != positive and negative is not None and favorable != negative:
+            raise ValidationError("must be positive_label or negative_label", "favorable")
+
+        out: dict[str, Any] = {}
+        for i, attribute in enumerate(data["protected"]):
+            series = columns.require_column(frame, attribute.name, f"protected[{i}].attribute")
+            columns.check_protected(series, i, attribute.bins, attribute.reference,
+                                    attribute.reference_rule == "named", limits.max_levels)
+            out[attribute.name] = series
+        out[LABEL] = columns.binary_column(
+            columns.require_column(frame, data["label"], "label"), "label", positive, negative)
+        if "score" in data:
+            out[SCORE] = columns.score_column(columns.require_column(frame, data["score"], "score"), "score")
+        if "prediction" in data:
+            out[PREDICTION] = columns.binary_column(
+                columns.require_column(frame, data["prediction"], "prediction"), "prediction", positive, negative)
+        else:
+            out[PREDICTION] = out[SCORE] >= data["threshold"]
+        if "count" in data:
+            out[WEIGHT] = columns.nonnegative_column(
+                columns.require_column(frame, data["count"], "count"), "count", strictly=False, integers=True)
+            if out[WEIGHT].sum() <= 0:
+                raise ValidationError("counts add up to no one", "count")
+        elif "weight" in data:
+            out[WEIGHT] = columns.nonnegative_column(
+                columns.require_column(frame, data["weight"], "weight"), "weight", strictly=True, integers=False)
+        else:
+            out[WEIGHT] = np.ones(len(frame))
+
+        names = tuple(a.name for a in data["protected"])
+        intersections = [tuple(c) for c in data.get("intersections", [])]
+        intersections += [c for c in all_combinations(names, data.get("max_intersection_order", 1))
+                          if c not in intersections]
+        policy_in = data.get("policy", {})
+        policy = Policy(
+            rules=tuple(policy_in.get("rules", DEFAULT_RULES)),
+            alpha=policy_in.get("alpha", limits.alpha),
+            min_group_size=policy_in.get("min_group_size", limits.min_group_size),
+            source="request" if "policy" in data else "default",
+        )
+        for i, rule in enumerate(policy.rules):
+            unknown = [a for a in rule.attributes or () if a not in names]
+            if unknown:
+                raise ValidationError(f"rule names attributes that are not protected: {unknown}",
+                                      f"policy.rules[{i}].attributes")
+        return AuditRequest(
+            frame=pd.DataFrame(out, copy=False),
+            kind=DataKind.COUNTS if "count" in data else DataKind.ROWS,
+            roles=ColumnRoles(
+                label=data["label"], prediction=data.get("prediction"), score=data.get("score"),
+                threshold=data.get("threshold"), weight=data.get("weight"), count=data.get("count"),
+                positive_label=positive, favorable=favorable,
+            ),
+            protected=tuple(data["protected"]),
+            intersections=tuple(intersections),
+            policy=policy,
+            seed=data["seed"],
+        )
+
+
+def _frame(data: dict[str, Any]) -> pd.DataFrame:
+    try:
+        return frame_from_data(data)
+    except ValidationError as exc:
+        inner = exc.field_name if exc.field_name != "_schema" else ""
+        raise ValidationError(exc.messages, f"data.{inner}" if inner else "data") from exc

@@ -1,0 +1,117 @@
+"""Vectorized checks of the audited columns against their declared roles.
+
+Each check raises ``marshmallow.ValidationError`` keyed by the request field that named the column,
+so the problem response points at ``label``, ``protected[1].reference``, ``count`` and so on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from marshmallow import ValidationError
+
+from fairprobe.stats.counts import encode
+
+__all__ = ["binary_column", "check_protected", "nonnegative_column", "require_column", "score_column"]
+
+
+def require_column(frame: pd.DataFrame, name: str, field: str) -> pd.Series:
+    if name not in frame.columns:
+        raise ValidationError(f"column {name!r} is not in the data", field)
+    return frame[name]
+
+
+def _missing(series: pd.Series) -> int:
+    return int(series.isna().sum())
+
+
+def _show(values: Any) -> str:
+    return ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in list(values)[:5])
+
+
+def binary_column(series: pd.Series, field: str, positive: Hashable, negative: Hashable | None) -> np.ndarray:
+    """``series == positive`` as booleans, after checking that every value is a declared one."""
+    if (missing := _missing(series)):
+        raise ValidationError(f"column {series.name!r} has {missing} missing values", field)
+    if series.dtype == object and isinstance(positive, bool | int | float) and not isinstance(positive, str):
+        # '1' (text) never equals 1 (number): say so instead of silently finding no positives
+        if series.map(type).eq(str).any():
+            raise ValidationError(
+                f"column {series.name!r} holds text but the declared labels are numbers ({positive!r})", field
+            )
+    is_positive = (series == positive).to_numpy(dtype=bool)
+    others = pd.unique(series[~is_positive])
+    if negative is not None:
+        outside = [v for v in others if v != negative]
+        if outside:
+            raise ValidationError(
+                f"column {series.name!r} has values outside the declared labels "
+                f"({positive!r}, {negative!r}): {_show(outside)}", field,
+            )
+    elif len(others) > 1:
+        raise ValidationError(
+            f"column {series.name!r} has values outside the declared labels: positive_label is {positive!r} "
+            f"and the other values are {_show(others)}; declare negative_label or binarize the column", field,
+        )
+    return is_positive
+
+
+def _numeric(series: pd.Series, field: str) -> np.ndarray:
+    if (missing := _missing(series)):
+        raise ValidationError(f"column {series.name!r} has {missing} missing values", field)
+    if series.dtype == bool or not pd.api.types.is_numeric_dtype(series):
+        raise ValidationError(f"column {series.name!r} must hold numbers", field)
+    values = series.to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        raise ValidationError(f"column {series.name!r} has infinite values", field)
+    return values
+
+
+def score_column(series: pd.Series, field: str) -> np.ndarray:
+    values = _numeric(series, field)
+    if ((values < 0) | (values > 1)).any():
+        raise ValidationError(f"column {series.name!r} must hold probabilities in [0, 1]", field)
+    return values
+
+
+def nonnegative_column(series: pd.Series, field: str, *, strictly: bool, integers: bool) -> np.ndarray:
+    values = _numeric(series, field)
+    if strictly and (values <= 0).any():
+        raise ValidationError(f"column {series.name!r} must be greater than 0 in every row", field)
+    if (values < 0).any():
+        raise ValidationError(f"column {series.name!r} has negative values", field)
+    if integers and (values != np.floor(values)).any():
+        raise ValidationError(f"column {series.name!r} must hold whole numbers of people", field)
+    return values
+
+
+def check_protected(
+    series: pd.Series, index: int, bins: tuple[float, ...] | None, reference: Any, named: bool, max_levels: int
+) -> None:
+    """No missing values, one type, bounded cardinality, numeric when binned, the reference present."""
+    field = f"protected[{index}]"
+    if (missing := _missing(series)):
+        raise ValidationError(f"column {series.name!r} has {missing} missing values", f"{field}.attribute")
+    if series.dtype == object and series.map(type).nunique() > 1:
+        raise ValidationError(f"column {series.name!r} mixes value types (text and numbers)", f"{field}.attribute")
+    if bins is not None:
+        if series.dtype == bool or not pd.api.types.is_numeric_dtype(series):
+            raise ValidationError(f"column {series.name!r} must be numeric to be binned", f"{field}.bins")
+        if list(bins) != sorted(set(bins)):
+            raise ValidationError("bin edges must be strictly increasing", f"{field}.bins")
+    elif (levels := series.nunique()) > max_levels:
+        raise ValidationError(
+            f"column {series.name!r} has {levels} distinct values, more than {max_levels}; bin it or group it",
+            f"{field}.attribute",
+        )
+    if named:
+        labels = encode(series, bins)[1] if bins is not None else tuple(pd.unique(series))
+        present = reference in labels if bins is not None else bool((series == reference).any())
+        if not present:
+            raise ValidationError(
+                f"reference group {reference!r} does not occur in column {series.name!r} "
+                f"(values: {_show(labels)})", f"{field}.reference",
+            )

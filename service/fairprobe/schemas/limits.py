@@ -1,0 +1,27 @@
+"""Per-request limits the schemas enforce, set by the API layer from the app's settings."""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+
+__all__ = ["Limits", "current_limits", "use_limits"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_rows: int = 5_000_000
+    max_levels: int = 1_000
+    min_group_size: int = 30
+    alpha: float = 0.05
+
+
+_LIMITS: ContextVar[Limits] = ContextVar("fairprobe_limits", default=Limits())
+
+
+def use_limits(limits: Limits) -> None:
+    _LIMITS.set(limits)
+
+
+def current_limits() -> Limits:
+    return _LIMITS.get()

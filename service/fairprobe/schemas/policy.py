@@ -1,0 +1,69 @@
+"""The fairness policy a request may carry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
+
+from fairprobe.domain.policy import Bound, Rule
+from fairprobe.engines.catalogue import DISPARITIES, RATES
+
+__all__ = ["PolicySchema", "RuleSchema"]
+
+BOUNDS = [b.value for b in Bound]
+RULE_METRICS = sorted(DISPARITIES) + sorted(RATES)
+ERR_ONE_BOUND = "give exactly one of min, max, max_abs or max_relative_gap"
+ERR_RATE_BOUND = "a rate such as {metric} takes max_relative_gap; disparities take min, max or max_abs"
+ERR_DISPARITY_BOUND = "a disparity such as {metric} takes min, max or max_abs; rates take max_relative_gap"
+
+
+class RuleSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    metric = fields.String(required=True, validate=validate.OneOf(RULE_METRICS),
+                           metadata={"description": "A disparity metric, or a rate for max_relative_gap."})
+    min = fields.Float(allow_nan=False, metadata={"description": "value >= min"})
+    max = fields.Float(allow_nan=False, metadata={"description": "value <= max"})
+    max_abs = fields.Float(allow_nan=False, validate=validate.Range(min=0),
+                           metadata={"description": "|value| <= max_abs"})
+    max_relative_gap = fields.Float(
+        allow_nan=False, validate=validate.Range(min=0),
+        metadata={"description": "|rate(group) / rate(reference) - 1| <= max_relative_gap"},
+    )
+    attributes = fields.List(fields.String(), validate=validate.Length(min=1),
+                             metadata={"description": "Only groups of these attributes (default: all)."})
+    intersections = fields.Boolean(load_default=True,
+                                   metadata={"description": "Judge intersectional groups too."})
+
+    @validates_schema
+    def _one_bound(self, data: dict[str, Any], **_: Any) -> None:
+        bounds = [b for b in BOUNDS if b in data]
+        if len(bounds) != 1:
+            raise ValidationError(ERR_ONE_BOUND, "metric")
+        metric = data.get("metric")
+        if metric in RATES and bounds[0] != Bound.MAX_RELATIVE_GAP:
+            raise ValidationError(ERR_RATE_BOUND.format(metric=metric), bounds[0])
+        if metric in DISPARITIES and bounds[0] == Bound.MAX_RELATIVE_GAP:
+            raise ValidationError(ERR_DISPARITY_BOUND.format(metric=metric), bounds[0])
+
+    @post_load
+    def _make(self, data: dict[str, Any], **_: Any) -> Rule:
+        bound = next(Bound(b) for b in BOUNDS if b in data)
+        attributes = data.get("attributes")
+        return Rule(
+            metric=data["metric"], bound=bound, threshold=float(data[bound.value]),
+            attributes=tuple(attributes) if attributes else None, intersections=data["intersections"],
+        )
+
+
+class PolicySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1, max=200))
+    alpha = fields.Float(allow_nan=False, validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False),
+                         metadata={"description": "Significance level after BH adjustment (default from settings)."})
+    min_group_size = fields.Integer(strict=True, validate=validate.Range(min=1),
+                                    metadata={"description": "Smaller groups are inconclusive (default from settings)."})

@@ -1,0 +1,69 @@
+"""Turn the ``data`` member (records, columns or CSV bytes) into a DataFrame, checking columns as a whole.
+
+Rows are never validated one schema object at a time: the columns are checked vectorized.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+from marshmallow import ValidationError
+
+__all__ = ["frame_from_data"]
+
+
+def _from_records(records: Any) -> pd.DataFrame:
+    if not isinstance(records, list):
+        raise ValidationError("must be a list of objects", "records")
+    if not all(type(r) is dict for r in records):
+        raise ValidationError("every record must be a JSON object", "records")
+    return pd.DataFrame.from_records(records)
+
+
+def _from_columns(columns: Any) -> pd.DataFrame:
+    if not isinstance(columns, Mapping):
+        raise ValidationError("must be an object of column name to list of values", "columns")
+    lengths = set()
+    for name, values in columns.items():
+        if not isinstance(values, list):
+            raise ValidationError(f"column {name!r} must be a list of values", "columns")
+        lengths.add(len(values))
+    if len(lengths) > 1:
+        raise ValidationError(f"columns have different lengths: {sorted(lengths)}", "columns")
+    return pd.DataFrame(dict(columns))
+
+
+def _from_csv(raw: Any) -> pd.DataFrame:
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if not isinstance(raw, bytes | bytearray):
+        raise ValidationError("must be CSV text", "csv")
+    try:
+        text = bytes(raw).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"is not UTF-8 text (byte {exc.start})", "csv") from exc
+    header = next(csv.reader(io.StringIO(text.partition("\n")[0])), [])
+    duplicates = sorted({h for h in header if header.count(h) > 1})
+    if duplicates:
+        raise ValidationError(f"duplicate column names: {duplicates}", "csv")
+    try:
+        return pd.read_csv(io.StringIO(text), skipinitialspace=True, keep_default_na=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise ValidationError(f"could not be parsed as CSV: {str(exc).splitlines()[0]}", "csv") from exc
+
+
+def frame_from_data(data: Mapping[str, Any]) -> pd.DataFrame:
+    """Exactly one of ``records``, ``columns`` or ``csv`` becomes the audit's DataFrame."""
+    given = [k for k in ("records", "columns", "csv") if k in data]
+    if len(given) != 1:
+        raise ValidationError("give exactly one of 'records', 'columns' or 'csv'", "_schema")
+    kind = given[0]
+    loader = {"records": _from_records, "columns": _from_columns, "csv": _from_csv}[kind]
+    frame = loader(data[kind])
+    if len(frame) == 0:
+        raise ValidationError("has no rows", kind)
+    return frame

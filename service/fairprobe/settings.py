@@ -1,0 +1,94 @@
+"""Service settings: one frozen object, read from ``FAIRPROBE_*`` variables inside the app factory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+__all__ = ["Settings", "SettingsError"]
+
+PREFIX = "FAIRPROBE_"
+
+
+class SettingsError(ValueError):
+    """A ``FAIRPROBE_*`` variable holds a value the service cannot use."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name} must be an integer, got {raw!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{PREFIX}{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{PREFIX}{name} must be a number, got {raw!r}") from exc
+    if not low < value < high:
+        raise SettingsError(f"{PREFIX}{name} must lie strictly between {low} and {high}, got {value}")
+    return value
+
+
+def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    raw = env.get(PREFIX + name, "")
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Limits, keys and defaults of one running service.
+
+    Attributes
+    ----------
+    api_keys
+        Bearer keys accepted on every endpoint but health; empty means no authentication.
+    max_body_bytes
+        Largest request body accepted (413 above it).
+    max_rows
+        Largest number of rows (or counts-table rows) in one audit (422 above it).
+    min_group_size
+        Default minimum group size below which a finding is ``inconclusive``.
+    alpha
+        Default significance level for a ``fail`` after Benjamini–Hochberg adjustment.
+    allowed_targets
+        Hosts and CIDR networks that outbound model calls may reach despite the SSRF rules.
+    log_level
+        Level of the JSON request log.
+    """
+
+    api_keys: frozenset[str] = field(default_factory=frozenset)
+    max_body_bytes: int = 256 * 1024 * 1024
+    max_rows: int = 5_000_000
+    min_group_size: int = 30
+    alpha: float = 0.05
+    allowed_targets: tuple[str, ...] = ()
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from ``FAIRPROBE_*`` variables (``os.environ`` unless given)."""
+        env = os.environ if environ is None else environ
+        level = env.get(PREFIX + "LOG_LEVEL", "INFO").upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise SettingsError(f"{PREFIX}LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+        return cls(
+            api_keys=frozenset(_list(env, "API_KEYS")),
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", cls.max_body_bytes, minimum=1024),
+            max_rows=_int(env, "MAX_ROWS", cls.max_rows, minimum=1),
+            min_group_size=_int(env, "MIN_GROUP_SIZE", cls.min_group_size, minimum=1),
+            alpha=_float(env, "ALPHA", cls.alpha, low=0.0, high=1.0),
+            allowed_targets=_list(env, "ALLOWED_TARGETS"),
+            log_level=level,
+        )

@@ -1,0 +1,1 @@
+"""Statistics shared by every engine: counts tables, intervals, tests, multiple-testing control."""

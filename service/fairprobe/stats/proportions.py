@@ -1,0 +1,176 @@
+"""Intervals and tests for rates and for the difference or ratio of two rates.
+
+All functions take arrays (one element per comparison) of *effective* counts: with sample weights a
+rate ``p`` over Kish effective size ``n_eff`` is treated as ``p * n_eff`` successes in ``n_eff`` trials.
+Undefined results (a zero denominator) come back as NaN and are turned into ``null`` with a reason by
+the caller; nothing here warns or raises on them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as sps
+from statsmodels.stats.proportion import (
+    confint_proportions_2indep,
+    proportion_confint,
+    test_proportions_2indep,
+)
+
+__all__ = [
+    "FISHER",
+    "NEWCOMBE",
+    "RATIO_LOG",
+    "RATIO_LOG_ADJUSTED",
+    "WALD_AVERAGE",
+    "WILSON",
+    "Z_TEST",
+    "Interval",
+    "TestResult",
+    "average_of_differences",
+    "compare_rates",
+    "wilson",
+]
+
+WILSON = "wilson"
+NEWCOMBE = "newcombe_hybrid_score"
+RATIO_LOG = "katz_log"
+RATIO_LOG_ADJUSTED = "katz_log_adjusted_0.5"
+WALD_AVERAGE = "wald_average_of_differences"
+Z_TEST = "two_proportion_z_pooled"
+FISHER = "fisher_exact"
+
+#: Cochran's rule: use Fisher's exact test when an expected cell count of the 2x2 table is below this.
+MIN_EXPECTED_FOR_Z = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    low: np.ndarray
+    high: np.ndarray
+    method: np.ndarray  # one method name per element (ratio intervals differ at zero counts)
+
+
+@dataclass(frozen=True, slots=True)
+class TestResult:
+    p_value: np.ndarray
+    test: np.ndarray
+
+
+def wilson(successes: np.ndarray, n: np.ndarray, alpha: float) -> Interval:
+    """Wilson score interval for ``successes / n``; NaN where ``n == 0``."""
+    successes, n = np.asarray(successes, float), np.asarray(n, float)
+    ok = n > 0
+    low = np.full(n.shape, np.nan)
+    high = np.full(n.shape, np.nan)
+    if ok.any():
+        lo, hi = proportion_confint(successes[ok], n[ok], alpha=alpha, method="wilson")
+        low[ok], high[ok] = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+    return Interval(low, high, np.full(n.shape, WILSON, dtype=object))
+
+
+def _difference_interval(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray, alpha: float) -> Interval:
+    ok = (n1 > 0) & (n2 > 0)
+    low = np.full(n1.shape, np.nan)
+    high = np.full(n1.shape, np.nan)
+    if ok.any():
+        lo, hi = confint_proportions_2indep(
+            c1[ok], n1[ok], c2[ok], n2[ok], method="newcomb", compare="diff", alpha=alpha
+        )
+        low[ok], high[ok] = lo, hi
+    return Interval(low, high, np.full(n1.shape, NEWCOMBE, dtype=object))
+
+
+def _ratio_interval(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray, alpha: float) -> Interval:
+    """Katz log interval for p1/p2; with a zero count, the 0.5-adjusted version (stated per element)."""
+    low = np.full(n1.shape, np.nan)
+    high = np.full(n1.shape, np.nan)
+    method = np.full(n1.shape, RATIO_LOG, dtype=object)
+    defined = (n1 > 0) & (n2 > 0) & (c2 > 0)
+    plain = defined & (c1 > 0)
+    adjusted = defined & ~plain
+    if plain.any():
+        lo, hi = confint_proportions_2indep(
+            c1[plain], n1[plain], c2[plain], n2[plain], method="log", compare="ratio", alpha=alpha
+        )
+        low[plain], high[plain] = lo, hi
+    if adjusted.any():
+        lo, hi = confint_proportions_2indep(
+            c1[adjusted], n1[adjusted], c2[adjusted], n2[adjusted],
+            method="log-adjusted", compare="ratio", alpha=alpha,
+        )
+        low[adjusted], high[adjusted] = lo, hi
+        method[adjusted] = RATIO_LOG_ADJUSTED
+    return Interval(low, high, method)
+
+
+def _test(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray) -> TestResult:
+    """H0: p1 == p2. Fisher's exact test when an expected count is below 5, else the pooled z test."""
+    p_value = np.full(n1.shape, np.nan)
+    test = np.full(n1.shape, None, dtype=object)
+    ok = (n1 > 0) & (n2 > 0)
+    total = n1 + n2
+    successes = c1 + c2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        expected = np.minimum.reduce([
+            n1 * successes / total, n1 * (total - successes) / total,
+            n2 * successes / total, n2 * (total - successes) / total,
+        ])
+    # all successes or all failures in both groups: the rates are equal, nothing to test
+    degenerate = ok & ((successes <= 0) | (successes >= total))
+    p_value[degenerate] = 1.0
+    test[degenerate] = Z_TEST
+    small = ok & ~degenerate & (expected < MIN_EXPECTED_FOR_Z)
+    large = ok & ~degenerate & ~small
+    if large.any():
+        result = test_proportions_2indep(
+            c1[large], n1[large], c2[large], n2[large], method="score", compare="diff", correction=False
+        )
+        p_value[large] = result.pvalue
+        test[large] = Z_TEST
+    for i in np.flatnonzero(small):
+        table = np.rint([[c1[i], n1[i] - c1[i]], [c2[i], n2[i] - c2[i]]]).astype(np.int64)
+        p_value[i] = sps.fisher_exact(table).pvalue
+        test[i] = FISHER
+    return TestResult(p_value, test)
+
+
+def compare_rates(
+    c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray, alpha: float
+) -> tuple[Interval, Interval, TestResult]:
+    """Difference interval, ratio interval and test for group rates ``c1/n1`` against ``c2/n2``."""
+    arrays = [np.asarray(a, dtype=float) for a in (c1, n1, c2, n2)]
+    return (
+        _difference_interval(*arrays, alpha),
+        _ratio_interval(*arrays, alpha),
+        _test(*arrays),
+    )
+
+
+def average_of_differences(
+    first: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    second: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    alpha: float,
+) -> tuple[np.ndarray, Interval, TestResult]:
+    """``((p1a - p2a) + (p1b - p2b)) / 2`` with a Wald interval and z test (independent terms).
+
+    This is AIF360's average odds difference: the two terms are the FPR and TPR differences, which
+    are computed on disjoint people (label negatives and label positives), so their variances add.
+    """
+    value = np.zeros(np.asarray(first[0]).shape)
+    variance = np.zeros_like(value)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for c1, n1, c2, n2 in (first, second):
+            p1, p2 = np.asarray(c1) / np.asarray(n1), np.asarray(c2) / np.asarray(n2)
+            value = value + (p1 - p2) / 2
+            variance = variance + (p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2) / 4
+        se = np.sqrt(variance)
+        z = sps.norm.ppf(1 - alpha / 2)
+        low, high = value - z * se, value + z * se
+        p_value = np.where(se > 0, 2 * sps.norm.sf(np.abs(value) / se), np.where(value == 0, 1.0, np.nan))
+    undefined = ~np.isfinite(value)
+    low[undefined] = high[undefined] = p_value[undefined] = np.nan
+    method = np.full(value.shape, WALD_AVERAGE, dtype=object)
+    tests = np.full(value.shape, "wald_z", dtype=object)
+    return value, Interval(low, high, method), TestResult(p_value, tests)
