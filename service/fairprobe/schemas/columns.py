@@ -36,12 +36,11 @@ def binary_column(series: pd.Series, field: str, positive: Hashable, negative: H
     """``series == positive`` as booleans, after checking that every value is a declared one."""
     if (missing := _missing(series)):
         raise ValidationError(f"column {series.name!r} has {missing} missing values", field)
-    if series.dtype == object and isinstance(positive, bool | int | float) and not isinstance(positive, str):
-        # '1' (text) never equals 1 (number): say so instead of silently finding no positives
-        if series.map(type).eq(str).any():
-            raise ValidationError(
-                f"column {series.name!r} holds text but the declared labels are numbers ({positive!r})", field
-            )
+    # '1' (text) never equals 1 (number): say so instead of silently finding no positives
+    if series.dtype == object and isinstance(positive, bool | int | float) and series.map(type).eq(str).any():
+        raise ValidationError(
+            f"column {series.name!r} holds text but the declared labels are numbers ({positive!r})", field
+        )
     is_positive = (series == positive).to_numpy(dtype=bool)
     others = pd.unique(series[~is_positive])
     if negative is not None:

@@ -66,4 +66,4 @@ class PolicySchema(Schema):
     alpha = fields.Float(allow_nan=False, validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False),
                          metadata={"description": "Significance level after BH adjustment (default from settings)."})
     min_group_size = fields.Integer(strict=True, validate=validate.Range(min=1),
-                                    metadata={"description": "Smaller groups are inconclusive (default from settings)."})
+                                    metadata={"description": "Smaller groups are inconclusive (default: settings)."})

@@ -141,11 +141,13 @@ def compare_rates(
 ) -> tuple[Interval, Interval, TestResult]:
     """Difference interval, ratio interval and test for group rates ``c1/n1`` against ``c2/n2``."""
     arrays = [np.asarray(a, dtype=float) for a in (c1, n1, c2, n2)]
-    return (
-        _difference_interval(*arrays, alpha),
-        _ratio_interval(*arrays, alpha),
-        _test(*arrays),
-    )
+    # statsmodels also computes odds ratios it does not return; a rate of 0 or 1 makes those divide by zero
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        return (
+            _difference_interval(*arrays, alpha),
+            _ratio_interval(*arrays, alpha),
+            _test(*arrays),
+        )
 
 
 def average_of_differences(

@@ -1,0 +1,59 @@
+"""Fixtures follow the seams: settings -> app -> client; real data from ../shared/data."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.serving import make_server
+
+from fairprobe import Settings, create_app
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = Path(os.environ.get("FAIRPROBE_SHARED_DATA", REPO.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    assert DATA.is_dir(), f"shared data not found at {DATA}; set FAIRPROBE_SHARED_DATA"
+    return DATA
+
+
+@pytest.fixture(scope="session")
+def compas(data_dir: Path) -> pd.DataFrame:
+    return pd.read_csv(data_dir / "compas" / "compas-scores-two-years.csv")
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture
+def app(settings: Settings) -> Flask:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def live_server(app: Flask) -> Iterator[str]:
+    """The real app on a loopback port, served by werkzeug in a thread for the test's duration."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
