@@ -49,11 +49,23 @@ class JsonLogFormatter(logging.Formatter):
         return json.dumps(entry)
 
 
+class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stdout`` is when a record is emitted (gunicorn, pytest capture)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stdout
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def _configure_logging(level: str) -> None:
     logger = logging.getLogger("fairprobe")
     logger.setLevel(level)
     if not any(getattr(h, "_fairprobe", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stdout)
+        handler = StdoutHandler()
         handler.setFormatter(JsonLogFormatter())
         handler._fairprobe = True  # type: ignore[attr-defined]
         logger.addHandler(handler)

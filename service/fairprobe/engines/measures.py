@@ -72,10 +72,6 @@ def estimates(
     return out
 
 
-def _undefined_reason(n_group: float, n_ref: float) -> Reason:
-    return Reason.EMPTY_GROUP if n_group <= 0 or n_ref <= 0 else Reason.ZERO_DENOMINATOR
-
-
 def disparities(
     part: Partition, values: list[GroupMetrics], counts: EffectiveCounts, alpha: float
 ) -> list[dict[str, Disparity]]:
@@ -109,9 +105,8 @@ def disparities(
             p_value, test_name, _ = compared[f"{definition.rate}:test"]
         for j, i in enumerate(others):
             value = _finite(values[i].disparities[name])
-            if value is None:
-                reason = _undefined_reason(counts[definition.rate][1][i], counts[definition.rate][1][ref])
-                out[i][name] = Disparity(None, None, None, None, None, None, reason)
+            if value is None:  # partitions hold non-empty groups: a rate it compares has no denominator
+                out[i][name] = Disparity(None, None, None, None, None, None, Reason.ZERO_DENOMINATOR)
                 continue
             out[i][name] = Disparity(
                 value=value,

@@ -1,0 +1,99 @@
+"""Service behaviour: health, catalogue, API keys, request ids, logs without data, Prometheus, NaN refusal."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from fairprobe import Settings, create_app
+from fairprobe.json_provider import StrictJSONProvider
+
+SECRET_NAME = "Zebulon-Quattlebaum"
+AUDIT = {"data": {"records": [{"name": SECRET_NAME, "g": g, "y": y, "p": p}
+                              for g, y, p in [("a", 1, 1), ("b", 0, 1), ("a", 0, 0), ("b", 1, 0)] * 5]},
+         "label": "y", "prediction": "p", "protected": [{"attribute": "g"}]}
+
+
+def test_health_and_readiness(client: FlaskClient) -> None:
+    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/readyz").json == {"status": "ready"}
+
+
+def test_catalogue_lists_every_reported_metric(client: FlaskClient) -> None:
+    metrics = {m["name"]: m for m in client.get("/v1/metrics").json["metrics"]}
+    report = client.post("/v1/audits", json=AUDIT).json
+    reported = set(report["groups"][0]["metrics"]) | set(report["groups"][1]["disparities"]) | \
+        set(report["indices"][0]["metrics"]) | set(report["overall"])
+    assert reported <= set(metrics)
+    assert metrics["disparate_impact"]["aif360"] == "aif360.metrics.ClassificationMetric.disparate_impact"
+    assert metrics["false_positive_rate"]["definition"] == "FP / (FP + TN)"
+    assert metrics["false_positive_rate"]["worse"] == "higher"
+
+
+@pytest.fixture
+def keyed_client() -> FlaskClient:
+    return create_app(Settings(api_keys=frozenset({"k-one", "k-two"}))).test_client()
+
+
+def test_api_keys_guard_everything_but_health(keyed_client: FlaskClient) -> None:
+    assert keyed_client.get("/healthz").status_code == 200
+    for path in ("/v1/metrics", "/metrics", "/openapi.json"):
+        response = keyed_client.get(path)
+        assert response.status_code == 401, path
+        assert response.mimetype == "application/problem+json"
+        assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    assert keyed_client.get("/v1/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert keyed_client.get("/v1/metrics", headers={"Authorization": "Basic k-one"}).status_code == 401
+    for key in ("k-one", "k-two"):
+        assert keyed_client.get("/v1/metrics", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+
+
+def test_request_id_is_echoed_or_made(client: FlaskClient) -> None:
+    assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
+    assert made != "bad id with spaces" and len(made) == 32
+    report = client.post("/v1/audits", json=AUDIT, headers={"X-Request-ID": "audit-7"}).json
+    assert report["audit"]["request_id"] == "audit-7"
+
+
+def test_one_json_log_line_per_request_without_data(client: FlaskClient, capsys: pytest.CaptureFixture[str]) -> None:
+    client.post("/v1/audits", json=AUDIT, headers={"Authorization": "Bearer planted-token"})
+    client.post("/v1/audits", json={**AUDIT, "label": "nope"})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "fairprobe.access"]
+    assert [line["status"] for line in access] == [200, 422]
+    assert all(line["path"] == "/v1/audits" for line in access)
+    text = json.dumps(lines)
+    assert SECRET_NAME not in text and "planted-token" not in text
+
+
+def test_prometheus_counts_requests(client: FlaskClient) -> None:
+    client.get("/healthz")
+    client.post("/v1/audits", json=AUDIT)
+    exposition = client.get("/metrics").get_data(as_text=True)
+    assert 'fairprobe_http_requests_total{method="GET",route="/healthz",status="200"} 1.0' in exposition
+    assert 'fairprobe_http_request_duration_seconds_count{method="POST",route="/v1/audits"} 1.0' in exposition
+
+
+def test_json_provider_refuses_nan(app: Flask) -> None:
+    provider = StrictJSONProvider(app)
+    with pytest.raises(ValueError, match="Out of range float values"):
+        provider.dumps({"value": math.nan})
+    with pytest.raises(ValueError):
+        provider.loads('{"value": NaN}')
+
+
+def test_unexpected_errors_are_generic_500s(app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
+    @app.get("/boom")
+    def boom() -> str:
+        raise RuntimeError("secret internals")
+
+    response = app.test_client().get("/boom")
+    assert response.status_code == 500
+    assert response.mimetype == "application/problem+json"
+    assert "secret internals" not in response.get_data(as_text=True)
+    assert "secret internals" in capsys.readouterr().out  # the traceback is logged, with the request id
