@@ -94,7 +94,8 @@ class Client:
         """
         specs = [{"attribute": p} if isinstance(p, str) else dict(p) for p in protected]
         used = [label, prediction, score, count, weight, *(s["attribute"] for s in specs)]
-        names = list(dict.fromkeys(c for c in used if c))
+        # a column the frame lacks is left for the server to name in its problem response
+        names = list(dict.fromkeys(c for c in used if c and c in frame.columns))
         body: dict[str, Any] = {
             "data": {"columns": _columns(frame[names])},
             "label": label,

@@ -19,6 +19,14 @@ blp = Blueprint("audits", __name__, url_prefix="/v1", description="Audit a datas
 @blp.route("/audits", methods=["POST"])
 @blp.arguments(AuditRequestSchema)
 @blp.response(200, AuditReportSchema)
+@blp.doc(requestBody={"content": {"multipart/form-data": {"schema": {
+    "type": "object",
+    "required": ["request"],
+    "properties": {
+        "request": {"type": "string", "description": "The JSON fields of the audit, without 'data'."},
+        "data": {"type": "string", "format": "binary", "description": "The data as a CSV file with a header row."},
+    },
+}}}})
 @blp.alt_response(400, response="BAD_REQUEST")
 @blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
