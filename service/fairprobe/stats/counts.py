@@ -68,6 +68,15 @@ def encode(values: pd.Series, bins: Sequence[float] | None = None) -> tuple[np.n
         remap = np.full(len(names), -1, dtype=np.int64)
         remap[present] = np.arange(present.size)
         return remap[band], tuple(names[i] for i in present)
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered is False:
+        # the codes already exist: keep the categories that occur, in sorted order
+        raw = values.cat.codes.to_numpy(dtype=np.int64)
+        used = np.flatnonzero(np.bincount(raw, minlength=len(values.cat.categories)))
+        labels = [values.cat.categories[i] for i in used]
+        order = sorted(range(len(used)), key=lambda j: labels[j])
+        remap = np.full(len(values.cat.categories), -1, dtype=np.int64)
+        remap[used[order]] = np.arange(len(order))
+        return remap[raw], tuple(_plain(labels[j]) for j in order)
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64, copy=False), tuple(_plain(v) for v in uniques)
 

@@ -1,0 +1,40 @@
+# The README's commands. Each sets itself up on a fresh machine (Python 3.11 and make are all it needs).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.PHONY: setup run test lint bench openapi clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "fairprobe needs Python 3.11, found " + sys.version' 
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]" -e clients/python
+	touch $(STAMP)
+
+## Serve on $(HOST):$(PORT) with the default settings (override with FAIRPROBE_* variables).
+run: setup
+	FAIRPROBE_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py "fairprobe:create_app()"
+
+## Lint, then the whole test suite.
+test: setup lint
+	$(BIN)/python -m pytest
+
+lint: setup
+	$(BIN)/ruff check service clients tests benchmarks openapi
+
+bench: setup
+	$(BIN)/python benchmarks/bench_audit.py
+	$(BIN)/python benchmarks/bench_memory.py
+
+## Regenerate openapi/openapi.yaml from the schemas (a test fails when it drifts).
+openapi: setup
+	$(BIN)/python openapi/generate.py
+
+clean:
+	rm -rf $(VENV)
