@@ -6,6 +6,7 @@ from pathlib import Path
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from openapi.generate import TARGET, render
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -14,7 +15,6 @@ from schemathesis.checks import (
 )
 
 from fairprobe import Settings, create_app
-from openapi.generate import TARGET, render
 
 
 def test_committed_spec_matches_the_code() -> None:
