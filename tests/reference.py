@@ -10,6 +10,9 @@ import pandas as pd
 
 logging.getLogger().setLevel(logging.ERROR)  # aif360's import-time notices about optional extras
 from aif360.datasets import BinaryLabelDataset  # noqa: E402
+from aif360.metrics import BinaryLabelDatasetMetric, ClassificationMetric  # noqa: E402
+
+__all__ = ["RATES", "BinaryLabelDataset", "BinaryLabelDatasetMetric", "ClassificationMetric", "RowAudit"]
 
 RATES = (
     "selection_rate", "true_positive_rate", "false_positive_rate", "false_negative_rate", "true_negative_rate",
