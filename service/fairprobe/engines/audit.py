@@ -103,10 +103,10 @@ class DatasetAudit:
             if SCORE in frame:
                 self._add_scores(part, codes, names, frame, rates, alpha)
             for i, key in enumerate(part.keys):
+                weighted_n = float(part.table.weight[part.cells[i]].sum())
                 groups.append(GroupReport(
                     key=key, reference=part.keys[part.reference], is_reference=i == part.reference,
-                    n=int(round(part.people(i))), weighted_n=float(part.table.weight[part.cells[i]].sum()),
-                    share=float(part.table.weight[part.cells[i]].sum()) / total_weight,
+                    n=int(round(part.people(i))), weighted_n=weighted_n, share=weighted_n / total_weight,
                     metrics=rates[i], disparities=gaps[i],
                 ))
             candidates += self._candidates(request, part, rates, gaps, counts)

@@ -8,6 +8,7 @@ treated as coming from ``W**2 / W2`` people (Kish's effective sample size).
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 
@@ -17,9 +18,20 @@ from fairprobe.engines.catalogue import DISPARITIES, FAVORABLE_RATE, RATES, Rate
 from fairprobe.engines.groups import Partition
 from fairprobe.stats import proportions
 
-__all__ = ["EffectiveCounts", "disparities", "effective_counts", "estimates", "relative_gap"]
+__all__ = ["EffectiveCounts", "RateCounts", "disparities", "effective_counts", "estimates", "relative_gap"]
 
-EffectiveCounts = dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+class RateCounts(NamedTuple):
+    """Per group of a partition, for one rate: effective successes and size, and the weighted sums."""
+
+    successes: np.ndarray
+    n_eff: np.ndarray
+    numerator: np.ndarray
+    denominator: np.ndarray
+
+
+EffectiveCounts = dict[str, RateCounts]
 
 
 def _cell_sums(part: Partition, arr: np.ndarray, rate: RateDef) -> tuple[np.ndarray, np.ndarray]:
@@ -30,7 +42,7 @@ def _cell_sums(part: Partition, arr: np.ndarray, rate: RateDef) -> tuple[np.ndar
 
 
 def effective_counts(part: Partition, favorable_is_positive: bool) -> EffectiveCounts:
-    """For each rate: (effective successes, effective n) per group of the partition."""
+    """For each rate: effective successes and n (Kish), and the weighted sums, per group of the partition."""
     out: EffectiveCounts = {}
     rates = dict(RATES)
     rates[FAVORABLE_RATE] = favorable_cells(favorable_is_positive)
@@ -40,7 +52,7 @@ def effective_counts(part: Partition, favorable_is_positive: bool) -> EffectiveC
         with np.errstate(divide="ignore", invalid="ignore"):
             n_eff = np.where(den_w2 > 0, den_w**2 / den_w2, 0.0)
             successes = np.where(den_w > 0, num_w / den_w * n_eff, 0.0)
-        out[name] = (successes, n_eff)
+        out[name] = RateCounts(successes, n_eff, num_w, den_w)
     return out
 
 
@@ -53,10 +65,9 @@ def estimates(
 ) -> list[dict[str, Estimate]]:
     """Every rate of every group: AIF360's value, its Wilson interval, and what it was counted from."""
     out: list[dict[str, Estimate]] = [{} for _ in part.cells]
-    for name, rate in RATES.items():
-        successes, n_eff = counts[name]
+    for name in RATES:
+        successes, n_eff, num_w, den_w = counts[name]
         interval = proportions.wilson(successes, n_eff, alpha)
-        num_w, den_w = _cell_sums(part, part.table.weight, rate)
         for i, metrics in enumerate(values):
             value = _finite(metrics.rates[name])
             defined = value is not None and den_w[i] > 0
@@ -84,7 +95,7 @@ def disparities(
     idx = np.array(others)
 
     def pair(rate: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        c, n = counts[rate]
+        c, n = counts[rate].successes, counts[rate].n_eff
         return c[idx], n[idx], np.full(idx.shape, c[ref]), np.full(idx.shape, n[ref])
 
     compared: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
@@ -127,7 +138,7 @@ def relative_gap(
     if value.value is None or reference_value.value is None or reference_value.value == 0:
         reason = value.reason or reference_value.reason or Reason.ZERO_DENOMINATOR
         return Disparity(None, None, None, None, None, None, reason)
-    c, n = counts[rate]
+    c, n = counts[rate].successes, counts[rate].n_eff
     ref = part.reference
     _, ratio_ci, test = proportions.compare_rates(
         c[[group]], n[[group]], c[[ref]], n[[ref]], alpha

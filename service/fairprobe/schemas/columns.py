@@ -107,10 +107,11 @@ def check_protected(
             f"{field}.attribute",
         )
     if named:
-        labels = encode(series, bins)[1] if bins is not None else tuple(pd.unique(series))
-        present = reference in labels if bins is not None else bool((series == reference).any())
+        bands = encode(series, bins)[1] if bins is not None else None
+        present = reference in bands if bands is not None else bool((series == reference).any())
         if not present:
+            shown = bands if bands is not None else pd.unique(series)  # only for the message
             raise ValidationError(
                 f"reference group {reference!r} does not occur in column {series.name!r} "
-                f"(values: {_show(labels)})", f"{field}.reference",
+                f"(values: {_show(shown)})", f"{field}.reference",
             )
