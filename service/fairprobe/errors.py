@@ -9,6 +9,7 @@ __all__ = [
     "FairprobeError",
     "FieldError",
     "InvalidRequest",
+    "ModelUnavailable",
     "NotAuthenticated",
     "PayloadTooLarge",
     "UnsupportedMediaType",
@@ -72,3 +73,11 @@ class ValidationFailed(FairprobeError):
     def on(cls, field: str, message: str) -> ValidationFailed:
         """One field, one message: the common case."""
         return cls(f"{field}: {message}", errors=[FieldError(field, message)])
+
+
+class ModelUnavailable(FairprobeError):
+    """The model endpoint answered none of the probes, so there is nothing to audit (502)."""
+
+    status = 502
+    slug = "model-unavailable"
+    title = "The model endpoint answered no probe"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -46,6 +47,17 @@ def _list(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _targets(env: Mapping[str, str]) -> tuple[str, ...]:
+    entries = _list(env, "ALLOWED_TARGETS")
+    for entry in entries:
+        if "/" in entry:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError as exc:
+                raise SettingsError(f"{PREFIX}ALLOWED_TARGETS: {entry!r} is not a CIDR network") from exc
+    return entries
+
+
 @dataclass(frozen=True)
 class Settings:
     """Limits, keys and defaults of one running service.
@@ -64,6 +76,14 @@ class Settings:
         Default significance level for a ``fail`` after Benjamini–Hochberg adjustment.
     allowed_targets
         Hosts and CIDR networks that outbound model calls may reach despite the SSRF rules.
+    max_probes
+        Largest number of probes (model calls' records) one request may send.
+    max_concurrency
+        Largest number of concurrent calls to one model endpoint.
+    max_deadline_s
+        Longest overall deadline a request may set for its model calls (keep gunicorn's timeout above it).
+    max_response_bytes
+        Largest model response body read; larger answers fail as ``response_too_large``.
     log_level
         Level of the JSON request log.
     """
@@ -74,6 +94,10 @@ class Settings:
     min_group_size: int = 30
     alpha: float = 0.05
     allowed_targets: tuple[str, ...] = ()
+    max_probes: int = 200_000
+    max_concurrency: int = 32
+    max_deadline_s: int = 600
+    max_response_bytes: int = 16 * 1024 * 1024
     log_level: str = "INFO"
 
     @classmethod
@@ -89,6 +113,10 @@ class Settings:
             max_rows=_int(env, "MAX_ROWS", cls.max_rows, minimum=1),
             min_group_size=_int(env, "MIN_GROUP_SIZE", cls.min_group_size, minimum=1),
             alpha=_float(env, "ALPHA", cls.alpha, low=0.0, high=1.0),
-            allowed_targets=_list(env, "ALLOWED_TARGETS"),
+            allowed_targets=_targets(env),
+            max_probes=_int(env, "MAX_PROBES", cls.max_probes, minimum=1),
+            max_concurrency=_int(env, "MAX_CONCURRENCY", cls.max_concurrency, minimum=1),
+            max_deadline_s=_int(env, "MAX_DEADLINE_S", cls.max_deadline_s, minimum=1),
+            max_response_bytes=_int(env, "MAX_RESPONSE_BYTES", cls.max_response_bytes, minimum=1024),
             log_level=level,
         )

@@ -10,7 +10,7 @@ from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 from marshmallow import Schema, fields
 
-from fairprobe.api import audits, catalogue, health
+from fairprobe.api import audits, catalogue, health, namebanks, outbound, probes
 from fairprobe.schemas.limits import Limits, use_limits
 from fairprobe.settings import Settings
 
@@ -65,10 +65,13 @@ def init_app(app: Flask, settings: Settings) -> ProblemApi:
     """Register the blueprints, the request parser and the per-request limits."""
     api = make_api()
     api.init_app(app)
-    for blueprint in (health.blp, catalogue.blp, audits.blp):
+    outbound.init_app(app, settings)
+    for blueprint in (health.blp, catalogue.blp, audits.blp, probes.blp, namebanks.blp):
         api.register_blueprint(blueprint)
     limits = Limits(
         max_rows=settings.max_rows, min_group_size=settings.min_group_size, alpha=settings.alpha,
+        max_probes=settings.max_probes, max_concurrency=settings.max_concurrency,
+        max_deadline_s=settings.max_deadline_s,
     )
 
     @app.before_request

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import g
 
+from fairprobe.api.outbound import scorer_for
 from fairprobe.api.parser import Blueprint
 from fairprobe.domain.audit import AuditRequest
 from fairprobe.domain.findings import AuditReport
@@ -33,4 +34,5 @@ blp = Blueprint("audits", __name__, url_prefix="/v1", description="Audit a datas
 @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
 def create_audit(audit: AuditRequest) -> AuditReport:
     """Audit a dataset (JSON rows, columns, CSV or a counts table) and return findings and a verdict."""
-    return DatasetAudit(request_id=g.request_id).run(audit)
+    scorer = scorer_for(audit.endpoint, seed=audit.seed) if audit.endpoint is not None else None
+    return DatasetAudit(request_id=g.request_id, scorer=scorer).run(audit)

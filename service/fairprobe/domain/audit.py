@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import pandas as pd
 
+from fairprobe.domain.endpoint import EndpointSpec
 from fairprobe.domain.groups import Label, ProtectedAttribute
 from fairprobe.domain.policy import Policy
 
@@ -63,3 +66,5 @@ class AuditRequest:
     intersections: tuple[tuple[str, ...], ...]
     policy: Policy
     seed: int
+    endpoint: EndpointSpec | None = None  # score the rows through this model instead of a prediction column
+    features: tuple[Mapping[str, Any], ...] = ()  # with an endpoint: one record per row, as sent to the model

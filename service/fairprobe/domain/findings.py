@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from fairprobe.domain.endpoint import Accounting
 from fairprobe.domain.groups import GroupKey
 from fairprobe.domain.policy import Policy, Rule
 
@@ -139,3 +140,4 @@ class AuditReport:
     indices: tuple[AttributeIndex, ...]
     overall: Mapping[str, float | None]
     audit: AuditRecord
+    scoring: Accounting | None = None  # when the rows were scored through a model endpoint

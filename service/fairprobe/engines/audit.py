@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
 
@@ -16,17 +17,19 @@ import numpy as np
 import pandas as pd
 
 from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, DataKind
+from fairprobe.domain.endpoint import Accounting, Output, Scorer
 from fairprobe.domain.findings import AttributeIndex, AuditRecord, AuditReport, Estimate, GroupReport, Reason
 from fairprobe.domain.policy import Bound
 from fairprobe.engines import measures
 from fairprobe.engines.aif360_adapter import AIF360_VERSION, group_metrics
 from fairprobe.engines.groups import Partition, partitions
 from fairprobe.engines.policy import Candidate, judge, verdict
+from fairprobe.errors import ModelUnavailable
 from fairprobe.stats import entropy
 from fairprobe.stats.counts import CountsTable, encode, tabulate
 from fairprobe.stats.scores import score_order, summarize_scores
 
-__all__ = ["DatasetAudit", "fingerprint"]
+__all__ = ["DatasetAudit", "fingerprint", "score_rows"]
 
 VERSIONS: Mapping[str, str] = {
     "fairprobe": version("fairprobe"),
@@ -59,11 +62,22 @@ class DatasetAudit:
         Returns the audit's timestamp (injected so tests can pin it).
     """
 
-    def __init__(self, *, request_id: str, clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(self, *, request_id: str, scorer: Scorer | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
         self.request_id = request_id
+        self.scorer = scorer
         self.clock = clock
 
     def run(self, request: AuditRequest) -> AuditReport:
+        """Audit the request's rows; with an endpoint, score them through the scorer first."""
+        if request.endpoint is None:
+            return self._audit(request)
+        if self.scorer is None:
+            raise ValueError("an audit with an endpoint needs a scorer")
+        scored_request, accounting = score_rows(request, self.scorer)
+        return replace(self._audit(scored_request), scoring=accounting)
+
+    def _audit(self, request: AuditRequest) -> AuditReport:
         frame = request.frame
         names = [a.name for a in request.protected]
         encoded = [encode(frame[a.name], a.bins) for a in request.protected]
@@ -208,6 +222,26 @@ class DatasetAudit:
             "theil_index": entropy.generalized_entropy(b, 1),
             "coefficient_of_variation": None if ge2 is None else float(np.sqrt(2 * ge2)),
         }
+
+
+def score_rows(request: AuditRequest, scorer: Scorer) -> tuple[AuditRequest, Accounting]:
+    """Score every row through the endpoint; rows without an answer leave the audit and are counted.
+
+    Scores become the score column only when they all lie in [0, 1] (probabilities); the decision is
+    the endpoint's (score >= threshold, or label == positive label).
+    """
+    scored = scorer.score(request.features)
+    answered = np.array([f is None for f in scored.failures], dtype=bool)
+    if not answered.any():
+        reasons = ", ".join(f"{k}: {v}" for k, v in scored.accounting.failures.items())
+        raise ModelUnavailable(f"none of the {scored.accounting.sent} rows was answered ({reasons})")
+    frame = request.frame.loc[answered].reset_index(drop=True)
+    frame[PREDICTION] = np.array([d for d in scored.decisions if d is not None], dtype=bool)
+    scores = np.array([s for s in scored.scores if s is not None], dtype=float)
+    if request.endpoint is not None and request.endpoint.output is Output.SCORE and \
+            bool(((scores >= 0) & (scores <= 1)).all()):
+        frame[SCORE] = scores
+    return replace(request, frame=frame), scored.accounting
 
 
 def _score_estimate(

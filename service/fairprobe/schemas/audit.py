@@ -10,12 +10,12 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 
 from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, ColumnRoles, DataKind
 from fairprobe.domain.groups import ProtectedAttribute
-from fairprobe.domain.policy import Policy
 from fairprobe.engines.groups import all_combinations
 from fairprobe.engines.policy import DEFAULT_RULES
 from fairprobe.schemas import columns
+from fairprobe.schemas.endpoint import EndpointSchema
 from fairprobe.schemas.limits import current_limits
-from fairprobe.schemas.policy import PolicySchema
+from fairprobe.schemas.policy import PolicySchema, build_policy
 from fairprobe.schemas.table import frame_from_data
 
 __all__ = ["AuditRequestSchema", "DataSchema", "ProtectedSchema"]
@@ -89,11 +89,22 @@ class AuditRequestSchema(Schema):
         "description": "Audit every combination of up to this many protected attributes."})
     policy = fields.Nested(PolicySchema, metadata={"description": "Without it the default policy applies."})
     seed = fields.Integer(strict=True, load_default=0, validate=validate.Range(0, 2**32 - 1))
+    endpoint = fields.Nested(EndpointSchema, metadata={
+        "description": "Instead of a prediction column: score every row through this model endpoint"})
+    features = fields.List(fields.String(), validate=validate.Length(min=1, max=1000), metadata={
+        "description": "With an endpoint: the columns sent to the model (default: all but label, weight)"})
 
     @validates_schema
     def _roles(self, data: dict[str, Any], **_: Any) -> None:
-        if "prediction" not in data and not ("score" in data and "threshold" in data):
-            raise ValidationError("give a prediction column, or a score column with a threshold", "prediction")
+        if "endpoint" in data:
+            for other in ("prediction", "score", "threshold", "count"):
+                if other in data:
+                    raise ValidationError("the endpoint gives the predictions; leave this out", other)
+        elif "features" in data:
+            raise ValidationError("features are what an endpoint is sent; give an endpoint", "features")
+        elif "prediction" not in data and not ("score" in data and "threshold" in data):
+            raise ValidationError("give a prediction column, a score column with a threshold, or an endpoint",
+                                  "prediction")
         if "count" in data and "weight" in data:
             raise ValidationError("a counts table carries counts, not sample weights", "weight")
         if "count" in data and "score" in data:
@@ -136,8 +147,11 @@ class AuditRequestSchema(Schema):
         if "prediction" in data:
             out[PREDICTION] = columns.binary_column(
                 columns.require_column(frame, data["prediction"], "prediction"), "prediction", positive, negative)
-        else:
+        elif "threshold" in data:
             out[PREDICTION] = out[SCORE] >= data["threshold"]
+        features: tuple[dict[str, Any], ...] = ()
+        if "endpoint" in data:
+            features = _features(frame, data)
         if "count" in data:
             out[WEIGHT] = columns.nonnegative_column(
                 columns.require_column(frame, data["count"], "count"), "count", strictly=False, integers=True)
@@ -153,18 +167,7 @@ class AuditRequestSchema(Schema):
         intersections = [tuple(c) for c in data.get("intersections", [])]
         intersections += [c for c in all_combinations(names, data.get("max_intersection_order", 1))
                           if c not in intersections]
-        policy_in = data.get("policy", {})
-        policy = Policy(
-            rules=tuple(policy_in.get("rules", DEFAULT_RULES)),
-            alpha=policy_in.get("alpha", limits.alpha),
-            min_group_size=policy_in.get("min_group_size", limits.min_group_size),
-            source="request" if "policy" in data else "default",
-        )
-        for i, rule in enumerate(policy.rules):
-            unknown = [a for a in rule.attributes or () if a not in names]
-            if unknown:
-                raise ValidationError(f"rule names attributes that are not protected: {unknown}",
-                                      f"policy.rules[{i}].attributes")
+        policy = build_policy(data.get("policy"), DEFAULT_RULES, names)
         return AuditRequest(
             frame=pd.DataFrame(out, copy=False),
             kind=DataKind.COUNTS if "count" in data else DataKind.ROWS,
@@ -177,7 +180,23 @@ class AuditRequestSchema(Schema):
             intersections=tuple(intersections),
             policy=policy,
             seed=data["seed"],
+            endpoint=data.get("endpoint"),
+            features=features,
         )
+
+
+def _features(frame: pd.DataFrame, data: dict[str, Any]) -> tuple[dict[str, Any], ...]:
+    """The rows as records for the model: the named feature columns, or every column but label and weight."""
+    names = data.get("features") or [c for c in frame.columns if c not in (data["label"], data.get("weight"))]
+    for i, name in enumerate(names):
+        columns.require_column(frame, name, f"features[{i}]")
+    limit = current_limits().max_probes
+    if len(frame) > limit:
+        raise ValidationError(f"scoring {len(frame)} rows through the endpoint exceeds this service's "
+                              f"{limit} probes per request", "data")
+    chosen = frame[names]
+    clean = chosen.astype(object).where(pd.notna(chosen), None)
+    return tuple(clean.to_dict("records"))
 
 
 def _frame(data: dict[str, Any]) -> pd.DataFrame:

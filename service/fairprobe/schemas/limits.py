@@ -14,6 +14,9 @@ class Limits:
     max_levels: int = 1_000
     min_group_size: int = 30
     alpha: float = 0.05
+    max_probes: int = 200_000
+    max_concurrency: int = 32
+    max_deadline_s: int = 600
 
 
 _LIMITS: ContextVar[Limits] = ContextVar("fairprobe_limits", default=Limits())

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from fairprobe.domain.policy import Bound, Rule
+from fairprobe.domain.policy import Bound, Policy, Rule
 from fairprobe.engines.catalogue import DISPARITIES, RATES
+from fairprobe.engines.counterfactual import FLIP_RATE, PROBE_METRICS
+from fairprobe.schemas.limits import current_limits
 
-__all__ = ["PolicySchema", "RuleSchema"]
+__all__ = ["PolicySchema", "ProbePolicySchema", "ProbeRuleSchema", "RuleSchema", "build_policy"]
 
 BOUNDS = [b.value for b in Bound]
 RULE_METRICS = sorted(DISPARITIES) + sorted(RATES)
@@ -67,3 +70,45 @@ class PolicySchema(Schema):
                          metadata={"description": "Significance level after BH adjustment (default from settings)."})
     min_group_size = fields.Integer(strict=True, validate=validate.Range(min=1),
                                     metadata={"description": "Smaller groups are inconclusive (default: settings)."})
+
+
+class ProbeRuleSchema(RuleSchema):
+    """A rule over a probe's paired comparisons."""
+
+    metric = fields.String(required=True, validate=validate.OneOf(sorted(PROBE_METRICS)),
+                           metadata={"description": "flip_rate (max), or mean_score_difference / "
+                                                    "positive_rate_difference (min, max or max_abs)"})
+
+    @validates_schema
+    def _one_bound(self, data: dict[str, Any], **_: Any) -> None:
+        bounds = [b for b in BOUNDS if b in data]
+        if len(bounds) != 1 or bounds[0] == Bound.MAX_RELATIVE_GAP:
+            raise ValidationError("give exactly one of min, max or max_abs", "metric")
+        if data.get("metric") == FLIP_RATE and bounds[0] != Bound.MAX:
+            raise ValidationError("flip_rate takes max (the largest share of changed decisions allowed)", bounds[0])
+
+
+class ProbePolicySchema(PolicySchema):
+    rules = fields.List(fields.Nested(ProbeRuleSchema), required=True, validate=validate.Length(min=1, max=200))
+
+
+def build_policy(data: dict[str, Any] | None, default_rules: tuple[Rule, ...],
+                 attributes: Collection[str]) -> Policy:
+    """The request's policy (or the default), with the service's alpha and minimum group size as defaults.
+
+    ``attributes`` are the names a rule's ``attributes`` may scope to.
+    """
+    limits = current_limits()
+    given = data or {}
+    policy = Policy(
+        rules=tuple(given.get("rules", default_rules)),
+        alpha=given.get("alpha", limits.alpha),
+        min_group_size=given.get("min_group_size", limits.min_group_size),
+        source="request" if data is not None else "default",
+    )
+    for i, rule in enumerate(policy.rules):
+        unknown = [a for a in rule.attributes or () if a not in attributes]
+        if unknown:
+            raise ValidationError(f"rule names attributes that are not protected: {unknown}",
+                                  f"policy.rules[{i}].attributes")
+    return policy

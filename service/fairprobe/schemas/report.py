@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from marshmallow import Schema, fields
 
-from fairprobe.domain.findings import Status
+from fairprobe.domain.findings import Finding, Status
 from fairprobe.domain.groups import GroupKey
 
-__all__ = ["AuditReportSchema"]
+__all__ = ["AccountingSchema", "AuditReportSchema", "summarize"]
 
 Number = fields.Float(allow_none=True)
 
@@ -101,6 +102,23 @@ class FindingSchema(Schema):
     explanation = fields.String()
 
 
+class AccountingSchema(Schema):
+    """Every probe sent is answered or failed with a reason: sent == answered + failed."""
+
+    sent = fields.Integer()
+    answered = fields.Integer()
+    failed = fields.Integer()
+    partial = fields.Boolean(metadata={"description": "true when some probes failed: the result covers the rest"})
+    failures = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                           metadata={"description": "failed probes by reason"})
+    http_statuses = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                                metadata={"description": "HTTP calls by final status code"})
+    requests = fields.Integer(metadata={"description": "HTTP calls made, retries included"})
+    retries = fields.Integer()
+    elapsed_s = fields.Float()
+    deadline_s = fields.Float()
+
+
 class AuditRecordSchema(Schema):
     request_id = fields.String()
     created_at = fields.String()
@@ -128,14 +146,21 @@ class AuditReportSchema(Schema):
     indices = fields.List(fields.Nested(IndexSchema))
     overall = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
     audit = fields.Nested(AuditRecordSchema)
+    scoring = fields.Nested(AccountingSchema, allow_none=True, metadata={
+        "description": "When the audit scored the data through a model endpoint: what happened to each row"})
 
     def _summary(self, report: Any) -> dict[str, int]:
-        statuses = [f.status for f in report.findings]
-        return {
-            "findings": len(statuses),
-            "pass": statuses.count(Status.PASS),
-            "fail": statuses.count(Status.FAIL),
-            "inconclusive": statuses.count(Status.INCONCLUSIVE),
-        }
+        return summarize(report.findings)
+
+
+def summarize(findings: Sequence[Finding]) -> dict[str, int]:
+    """Counts of findings by status."""
+    statuses = [f.status for f in findings]
+    return {
+        "findings": len(statuses),
+        "pass": statuses.count(Status.PASS),
+        "fail": statuses.count(Status.FAIL),
+        "inconclusive": statuses.count(Status.INCONCLUSIVE),
+    }
 
 

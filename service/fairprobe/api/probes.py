@@ -1,0 +1,43 @@
+"""Counterfactual probes of a model endpoint: name swaps and attribute flips."""
+
+from __future__ import annotations
+
+from flask import g
+
+from fairprobe.api.outbound import scorer_for
+from fairprobe.api.parser import Blueprint
+from fairprobe.domain.probes import FlipRequest, NameSwapRequest, ProbeReport
+from fairprobe.engines.counterfactual import AttributeFlipProbe, NameSwapProbe
+from fairprobe.schemas.probe_report import ProbeReportSchema
+from fairprobe.schemas.probes import FlipRequestSchema, NameSwapRequestSchema
+
+__all__ = ["blp"]
+
+blp = Blueprint("probes", __name__, url_prefix="/v1/probes",
+                description="Probe a black-box model endpoint with counterfactual profiles")
+
+
+@blp.route("/name-swap", methods=["POST"])
+@blp.arguments(NameSwapRequestSchema)
+@blp.response(200, ProbeReportSchema)
+@blp.alt_response(400, response="BAD_REQUEST")
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+def name_swap(probe: NameSwapRequest) -> ProbeReport:
+    """Send each profile with only the name changed; compare every name group with the reference."""
+    scorer = scorer_for(probe.endpoint, seed=probe.seed)
+    return NameSwapProbe(request_id=g.request_id, scorer=scorer).run(probe)
+
+
+@blp.route("/flip", methods=["POST"])
+@blp.arguments(FlipRequestSchema)
+@blp.response(200, ProbeReportSchema)
+@blp.alt_response(400, response="BAD_REQUEST")
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+def flip(probe: FlipRequest) -> ProbeReport:
+    """Send each profile with a protected attribute (and its proxies) flipped; compare with the original."""
+    scorer = scorer_for(probe.endpoint, seed=probe.seed)
+    return AttributeFlipProbe(request_id=g.request_id, scorer=scorer).run(probe)

@@ -1,0 +1,128 @@
+"""A model endpoint as data: where it is, how to talk to it, and what every probe sent to it became."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal, Protocol
+
+from fairprobe.domain.groups import Label
+
+__all__ = [
+    "Accounting",
+    "EndpointSpec",
+    "Format",
+    "FormatOptions",
+    "Output",
+    "ProbeFailure",
+    "Scored",
+    "Scorer",
+]
+
+
+class Format(StrEnum):
+    """Request/response shapes of the model servers fairprobe speaks to."""
+
+    JSON = "json"
+    MLFLOW = "mlflow"
+    KSERVE_V1 = "kserve-v1"
+    KSERVE_V2 = "kserve-v2"
+    OPENAI_CHAT = "openai-chat"
+    CSV = "csv"
+
+
+class Output(StrEnum):
+    SCORE = "score"  # a number; the decision is score >= threshold
+    LABEL = "label"  # a class; the decision is label == positive_label
+
+
+class ProbeFailure(StrEnum):
+    """Why a probe got no usable answer. Every probe sent is answered or failed with one of these."""
+
+    TIMEOUT = "timeout"
+    DEADLINE = "deadline_exceeded"
+    CONNECTION = "connection_error"
+    RATE_LIMITED = "rate_limited"
+    HTTP_ERROR = "http_error"
+    REDIRECT = "redirect_refused"
+    TOO_LARGE = "response_too_large"
+    INVALID_RESPONSE = "invalid_response"
+    WRONG_LENGTH = "wrong_length"
+    INVALID_VALUE = "invalid_value"
+    UNPARSEABLE_REPLY = "unparseable_reply"
+
+
+@dataclass(frozen=True, slots=True)
+class FormatOptions:
+    """Per-format knobs; each preset reads the ones that concern it (see ``endpoints.formats``)."""
+
+    fields: tuple[str, ...] | None = None
+    body_template: Any = None
+    record_template: Any = None
+    response_path: str | None = None
+    output_index: int | None = None
+    output_name: str | None = None
+    input_name: str = "input-0"
+    mlflow_orient: Literal["split", "records"] = "split"
+    model: str | None = None
+    system_prompt: str | None = None
+    prompt: str | None = None
+    extract_regex: str | None = None
+    extract_json_field: str | None = None
+    temperature: float = 0.0
+    csv_header: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSpec:
+    """Where the model is and how to call it. ``headers`` carry credentials: never logged or echoed."""
+
+    url: str
+    format: Format
+    options: FormatOptions
+    output: Output
+    threshold: float
+    positive_label: Label
+    method: Literal["POST", "PUT"] = "POST"
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
+    batch_size: int = 100
+    concurrency: int = 4
+    timeout_s: float = 10.0
+    deadline_s: float = 120.0
+    retries: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Accounting:
+    """What happened to the probes of one run: ``sent == answered + failed``, always."""
+
+    sent: int
+    answered: int
+    failed: int
+    failures: Mapping[str, int]
+    http_statuses: Mapping[str, int]
+    requests: int
+    retries: int
+    elapsed_s: float
+    deadline_s: float
+
+    @property
+    def partial(self) -> bool:
+        return self.failed > 0
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One answer per record, in order: a score (or 0/1 for labels) and a decision, or a failure."""
+
+    scores: tuple[float | None, ...]
+    decisions: tuple[bool | None, ...]
+    failures: tuple[ProbeFailure | None, ...]
+    accounting: Accounting
+
+
+class Scorer(Protocol):
+    """What engines are handed to reach a model: records in, one answer (or failure) per record out."""
+
+    def score(self, records: Sequence[Mapping[str, Any]]) -> Scored: ...

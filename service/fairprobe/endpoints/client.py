@@ -1,0 +1,269 @@
+"""The outbound client: batches, bounded concurrency, timeouts, a deadline, retries, and accounting.
+
+Every record handed to :meth:`EndpointClient.score` comes back answered or failed with a reason.
+Retries happen on 429, 5xx and connection errors only, with exponential backoff and full jitter, or
+after the server's ``Retry-After``; never past the deadline. A batch that fails for a reason a smaller
+batch might not (a 4xx/5xx, an unreadable or wrong-length answer, a timeout) is split in halves down
+to single records. Redirects are not followed. Requests go to the address the guard checked.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from fairprobe.domain.endpoint import Accounting, EndpointSpec, Output, ProbeFailure, Scored
+from fairprobe.endpoints.formats import BATCHABLE, AnswerError, Raw, decode, encode, single_record
+from fairprobe.endpoints.targets import Target
+
+__all__ = ["EndpointClient"]
+
+#: a smaller batch may succeed where these failed; not worth splitting for the others
+SPLITTABLE = frozenset({
+    ProbeFailure.HTTP_ERROR, ProbeFailure.INVALID_RESPONSE, ProbeFailure.WRONG_LENGTH, ProbeFailure.TIMEOUT,
+    ProbeFailure.TOO_LARGE,
+})
+BACKOFF_BASE_S = 0.05
+BACKOFF_CAP_S = 5.0
+CHUNK = 64 * 1024
+
+
+class _Retryable(Exception):
+    def __init__(self, reason: ProbeFailure, retry_after: float | None = None) -> None:
+        super().__init__(reason.value)
+        self.reason = reason
+        self.retry_after = retry_after
+
+
+class _PinnedAdapter(HTTPAdapter):
+    """Connects to the checked address; for https, SNI and certificate checks use the URL's host."""
+
+    def __init__(self, target: Target, pool_size: int) -> None:
+        self._target = target
+        super().__init__(pool_connections=1, pool_maxsize=pool_size, pool_block=True, max_retries=0)
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = False, **pool_kwargs: Any) -> None:
+        if self._target.scheme == "https":
+            pool_kwargs.update(server_hostname=self._target.host, assert_hostname=self._target.host)
+        super().init_poolmanager(connections, maxsize, block, **pool_kwargs)
+
+
+class EndpointClient:
+    """Score records through one model endpoint (implements ``domain.endpoint.Scorer``).
+
+    Parameters
+    ----------
+    spec
+        The endpoint as the request described it.
+    target
+        ``spec.url`` after :class:`~fairprobe.endpoints.targets.TargetGuard` checked it.
+    max_response_bytes
+        Larger bodies fail as ``response_too_large`` without being read to the end.
+    seed
+        Seeds the retry jitter.
+    """
+
+    def __init__(self, spec: EndpointSpec, target: Target, *, max_response_bytes: int, seed: int = 0,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+        self.spec = spec
+        self.target = target
+        self.max_response_bytes = max_response_bytes
+        self.clock = clock
+        self.sleep = sleep
+        self._random = random.Random(seed)
+        self._lock = threading.Lock()
+        self._requests = 0
+        self._retries = 0
+        self._statuses: Counter[str] = Counter()
+
+    @property
+    def batch_size(self) -> int:
+        if single_record(self.spec.format, self.spec.options) or self.spec.format not in BATCHABLE:
+            return 1
+        return self.spec.batch_size
+
+    def score(self, records: Sequence[Mapping[str, Any]]) -> Scored:
+        """Send every record; return one answer or failure per record, in order, and the accounting."""
+        start = self.clock()
+        deadline = start + self.spec.deadline_s
+        raws: list[Raw | None] = [None] * len(records)
+        size = self.batch_size
+        chunks = [list(range(i, min(i + size, len(records)))) for i in range(0, len(records), size)]
+        if chunks:
+            with self._session() as session, ThreadPoolExecutor(min(self.spec.concurrency, len(chunks))) as pool:
+                futures = [pool.submit(self._run, session, records, chunk, deadline, raws) for chunk in chunks]
+                for future in futures:
+                    future.result()
+        return self._scored(raws, self.clock() - start)
+
+    # ------------------------------------------------------------ sending
+
+    def _session(self) -> requests.Session:
+        session = requests.Session()
+        session.trust_env = False  # no proxies or .netrc from the service's environment
+        session.max_redirects = 0
+        adapter = _PinnedAdapter(self.target, self.spec.concurrency)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def _run(self, session: requests.Session, records: Sequence[Mapping[str, Any]], chunk: list[int],
+             deadline: float, raws: list[Raw | None]) -> None:
+        try:
+            values = self._call_with_retries(session, [records[i] for i in chunk], deadline)
+        except AnswerError as exc:
+            if len(chunk) > 1 and exc.reason in SPLITTABLE and self.clock() < deadline:
+                middle = len(chunk) // 2
+                self._run(session, records, chunk[:middle], deadline, raws)
+                self._run(session, records, chunk[middle:], deadline, raws)
+                return
+            for i in chunk:
+                raws[i] = exc.reason
+            return
+        for i, value in zip(chunk, values, strict=True):
+            raws[i] = value
+
+    def _call_with_retries(self, session: requests.Session, batch: list[Mapping[str, Any]],
+                           deadline: float) -> list[Raw]:
+        attempt = 0
+        while True:
+            remaining = deadline - self.clock()
+            if remaining <= 0:
+                raise AnswerError(ProbeFailure.DEADLINE, "the deadline passed before this call")
+            try:
+                return self._call(session, batch, min(self.spec.timeout_s, remaining), deadline)
+            except _Retryable as exc:
+                if attempt >= self.spec.retries:
+                    raise AnswerError(exc.reason, "retries exhausted") from exc
+                wait = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
+                if self.clock() + wait >= deadline:
+                    raise AnswerError(exc.reason, "waiting to retry would pass the deadline") from exc
+                self.sleep(wait)
+                attempt += 1
+                with self._lock:
+                    self._retries += 1
+
+    def _backoff(self, attempt: int) -> float:
+        with self._lock:
+            return self._random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
+
+    def _call(self, session: requests.Session, batch: list[Mapping[str, Any]], timeout: float,
+              deadline: float) -> list[Raw]:
+        body, content_type = encode(self.spec.format, self.spec.options, batch)
+        headers = {**self.spec.headers, "Content-Type": content_type, "Host": self.target.netloc}
+        started = self.clock()
+        with self._lock:
+            self._requests += 1
+        try:
+            with session.request(self.spec.method, self.target.pinned_url, data=body, headers=headers,
+                                 timeout=timeout, allow_redirects=False, stream=True) as response:
+                with self._lock:
+                    self._statuses[str(response.status_code)] += 1
+                status = response.status_code
+                if 300 <= status < 400:
+                    raise AnswerError(ProbeFailure.REDIRECT, f"the endpoint answered {status}; redirects are refused")
+                if status == 429:
+                    raise _Retryable(ProbeFailure.RATE_LIMITED, _retry_after(response.headers))
+                if status >= 500:
+                    raise _Retryable(ProbeFailure.HTTP_ERROR, _retry_after(response.headers))
+                if status >= 400:
+                    raise AnswerError(ProbeFailure.HTTP_ERROR, f"the endpoint answered {status}")
+                content = self._read(response, min(started + timeout, deadline))
+        except requests.exceptions.ConnectTimeout as exc:
+            raise _Retryable(ProbeFailure.CONNECTION) from exc
+        except requests.exceptions.ReadTimeout as exc:
+            raise AnswerError(ProbeFailure.TIMEOUT, "no answer within the timeout") from exc
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            raise AnswerError(ProbeFailure.INVALID_RESPONSE, "the response body is broken") from exc
+        except requests.exceptions.ConnectionError as exc:
+            raise _Retryable(ProbeFailure.CONNECTION) from exc
+        return decode(self.spec.format, self.spec.options, content, len(batch))
+
+    def _read(self, response: requests.Response, until: float) -> bytes:
+        """Read the body in pieces, stopping at the size cap or when the call's time is up."""
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self.max_response_bytes:
+            raise AnswerError(ProbeFailure.TOO_LARGE, "the declared body is over the size cap")
+        parts: list[bytes] = []
+        size = 0
+        while True:
+            if self.clock() > until:
+                raise AnswerError(ProbeFailure.TIMEOUT, "the body did not arrive within the timeout")
+            piece = response.raw.read1(CHUNK, decode_content=True)
+            if not piece:
+                return b"".join(parts)
+            size += len(piece)
+            if size > self.max_response_bytes:
+                raise AnswerError(ProbeFailure.TOO_LARGE, "the body is over the size cap")
+            parts.append(piece)
+
+    # ------------------------------------------------------------ answers
+
+    def _scored(self, raws: list[Raw | None], elapsed: float) -> Scored:
+        scores: list[float | None] = []
+        decisions: list[bool | None] = []
+        failures: list[ProbeFailure | None] = []
+        for raw in raws:
+            score, decision, failure = self._answer(raw)
+            scores.append(score)
+            decisions.append(decision)
+            failures.append(failure)
+        failed = Counter(f.value for f in failures if f is not None)
+        accounting = Accounting(
+            sent=len(raws), answered=len(raws) - sum(failed.values()), failed=sum(failed.values()),
+            failures=dict(sorted(failed.items())), http_statuses=dict(sorted(self._statuses.items())),
+            requests=self._requests, retries=self._retries, elapsed_s=round(elapsed, 4),
+            deadline_s=self.spec.deadline_s,
+        )
+        return Scored(tuple(scores), tuple(decisions), tuple(failures), accounting)
+
+    def _answer(self, raw: Raw | None) -> tuple[float | None, bool | None, ProbeFailure | None]:
+        if raw is None:  # cannot happen: every chunk is resolved; kept so a bug shows as a failure, not a gap
+            return None, None, ProbeFailure.INVALID_RESPONSE
+        if isinstance(raw, ProbeFailure):
+            return None, None, raw
+        if self.spec.output is Output.SCORE:
+            if isinstance(raw, bool):
+                return float(raw), raw, None
+            if isinstance(raw, str):
+                try:
+                    raw = float(raw)
+                except ValueError:
+                    return None, None, ProbeFailure.INVALID_VALUE
+            return raw, raw >= self.spec.threshold, None
+        decision = _same_label(raw, self.spec.positive_label)
+        return float(decision), decision, None
+
+
+def _same_label(value: Any, positive: Any) -> bool:
+    number_types = int | float
+    if isinstance(value, number_types) and isinstance(positive, number_types) \
+            and not isinstance(value, bool) and not isinstance(positive, bool):
+        return float(value) == float(positive)
+    return str(value).strip().lower() == str(positive).strip().lower()
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    raw = headers.get("Retry-After")
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+

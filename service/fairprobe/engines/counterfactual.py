@@ -1,0 +1,290 @@
+"""Counterfactual probes: send each profile under every name group (or attribute value), compare paired.
+
+``NameSwapProbe`` changes only the name; ``AttributeFlipProbe`` changes only a protected attribute (and
+its named proxies). Both send every variant through the scorer they are handed, account for every
+probe, and judge the paired differences against the policy exactly as the dataset audit does.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from fairprobe.domain.endpoint import Scored, Scorer
+from fairprobe.domain.findings import Disparity, Estimate, Reason
+from fairprobe.domain.groups import GroupKey
+from fairprobe.domain.names import NameGroup
+from fairprobe.domain.policy import Policy
+from fairprobe.domain.probes import (
+    Comparison,
+    FlipRequest,
+    NameSlots,
+    NameSwapRequest,
+    ProbeGroup,
+    ProbeRecord,
+    ProbeReport,
+    ProfileGap,
+)
+from fairprobe.engines.audit import VERSIONS
+from fairprobe.engines.policy import Candidate, judge, verdict
+from fairprobe.stats.paired import flip_rate_test, mean_interval, paired_decisions, paired_scores
+from fairprobe.stats.proportions import wilson
+
+__all__ = ["FLIP_RATE", "MEAN_SCORE_DIFFERENCE", "POSITIVE_RATE_DIFFERENCE", "PROBE_METRICS",
+           "AttributeFlipProbe", "NameSwapProbe"]
+
+MEAN_SCORE_DIFFERENCE = "mean_score_difference"
+POSITIVE_RATE_DIFFERENCE = "positive_rate_difference"
+FLIP_RATE = "flip_rate"
+#: the metrics a probe policy may bound, with what each means
+PROBE_METRICS: Mapping[str, str] = {
+    MEAN_SCORE_DIFFERENCE: "mean over profiles of score(group) - score(reference), paired",
+    POSITIVE_RATE_DIFFERENCE: "mean over profiles of positive share(group) - positive share(reference), paired",
+    FLIP_RATE: "share of profiles whose decision changes between group and reference",
+}
+NAME_SLOTS = re.compile(r"\{(first_name|last_name|full_name)\}")
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True, eq=False)
+class _Arm:
+    """Answers of every profile under one condition: (profiles, slots) arrays, NaN where none."""
+
+    key: GroupKey
+    names: tuple[str, ...]
+    scores: np.ndarray
+    decisions: np.ndarray
+    rows: np.ndarray  # bool (profiles,): the profiles this arm covers
+
+
+@dataclass(frozen=True, eq=False)
+class _Pairing:
+    comparison: Comparison
+    changes: np.ndarray  # per paired profile: share of slots whose decision changed
+
+
+def _answers(scored: Scored, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Scores and decisions (1.0/0.0) laid out by ``index`` (-1: no probe), NaN for failed probes."""
+    scores = np.array([np.nan if s is None else s for s in scored.scores] + [np.nan], dtype=float)
+    decisions = np.array([np.nan if d is None else float(d) for d in scored.decisions] + [np.nan], dtype=float)
+    return scores[index], decisions[index]
+
+
+def _group_metrics(arm: _Arm, alpha: float) -> tuple[int, int, dict[str, Estimate]]:
+    scores, decisions = arm.scores[arm.rows], arm.decisions[arm.rows]
+    answered = ~np.isnan(scores)
+    has = answered.any(axis=1)
+    per_profile = np.array([row[ok].mean() for row, ok in zip(scores[has], answered[has], strict=True)])
+    mean, low, high = mean_interval(per_profile, alpha)
+    positives, total = float(np.nansum(decisions)), float(answered.sum())
+    interval = wilson(np.array([positives]), np.array([total]), alpha)
+    empty = Estimate(None, None, None, None, reason=Reason.EMPTY_GROUP)
+    metrics = {
+        "mean_score": empty if mean is None else Estimate(mean, low, high, "t_interval" if low is not None else None,
+                                                           denominator=float(has.sum())),
+        "positive_rate": empty if total == 0 else Estimate(
+            positives / total, float(interval.low[0]), float(interval.high[0]), "wilson_over_probes",
+            numerator=positives, denominator=total),
+    }
+    return int(has.sum()), int(answered.sum()), metrics
+
+
+def _disparity(result: Any) -> Disparity:
+    if result.value is None:
+        return Disparity(None, None, None, None, None, None, reason=Reason.EMPTY_GROUP)
+    return Disparity(result.value, result.ci_low, result.ci_high, result.ci_method, result.p_value, result.test)
+
+
+def _pair(treated: _Arm, control: _Arm, rows: np.ndarray, ids: Sequence[str], alpha: float, worst: int) -> _Pairing:
+    """Compare ``treated`` with ``control`` on ``rows``, slot by slot where both answered."""
+    ts, td = treated.scores[rows], treated.decisions[rows]
+    cs, cd = control.scores[rows], control.decisions[rows]
+    both = ~np.isnan(ts) & ~np.isnan(cs)
+    usable = both.any(axis=1)
+    count = np.where(both, 1.0, 0.0).sum(axis=1)[usable]
+
+    def per_profile(values: np.ndarray) -> np.ndarray:
+        return np.where(both, values, 0.0).sum(axis=1)[usable] / count
+
+    t_score, c_score = per_profile(np.nan_to_num(ts)), per_profile(np.nan_to_num(cs))
+    t_dec, c_dec = per_profile(np.nan_to_num(td)), per_profile(np.nan_to_num(cd))
+    changes = per_profile((np.nan_to_num(td) != np.nan_to_num(cd)).astype(float))
+    rate = flip_rate_test(changes, 0.0, alpha)
+    metrics = {
+        MEAN_SCORE_DIFFERENCE: _disparity(paired_scores(t_score, c_score, alpha)),
+        POSITIVE_RATE_DIFFERENCE: _disparity(paired_decisions(t_dec, c_dec, alpha)),
+        # the comparison shows the rate and its interval; findings test it against each rule's bound
+        FLIP_RATE: Disparity(rate.value, rate.ci_low, rate.ci_high, rate.ci_method, None, None,
+                             reason=Reason.EMPTY_GROUP if rate.value is None else None),
+    }
+    profile_ids = np.asarray(ids, dtype=object)[rows][usable]
+    gap = t_score - c_score
+    order = np.lexsort((-changes, -np.abs(gap)))
+    worst_profiles = tuple(
+        ProfileGap(str(profile_ids[i]), float(gap[i]), float(changes[i]))
+        for i in order[:worst] if gap[i] != 0 or changes[i] > 0
+    )
+    comparison = Comparison(group=treated.key, reference=control.key, n=int(usable.sum()),
+                            excluded=int(rows.sum() - usable.sum()), metrics=metrics, worst=worst_profiles)
+    return _Pairing(comparison, changes)
+
+
+def _judge(pairings: Sequence[_Pairing], policy: Policy) -> list[Candidate]:
+    out = []
+    for rule in policy.rules:
+        for pairing in pairings:
+            c = pairing.comparison
+            if rule.attributes is not None and not set(c.group.attributes) <= set(rule.attributes):
+                continue
+            if rule.metric == FLIP_RATE:
+                measured = _disparity(flip_rate_test(pairing.changes, rule.threshold, policy.alpha))
+            else:
+                measured = c.metrics[rule.metric]
+            out.append(Candidate(rule=rule, group=c.group, reference=c.reference, n=c.n, reference_n=c.n,
+                                 measured=measured))
+    return out
+
+
+def _report(kind: str, request_id: str, clock: Clock, arms: Sequence[_Arm], pairings: Sequence[_Pairing],
+            scored: Scored, policy: Policy, seed: int, endpoint_format: str, profiles: int,
+            reference_keys: set[GroupKey], bank: str | None = None, names_per_group: int | None = None) -> ProbeReport:
+    groups = []
+    for arm in arms:
+        n, answered, metrics = _group_metrics(arm, policy.alpha)
+        groups.append(ProbeGroup(key=arm.key, is_reference=arm.key in reference_keys, profiles=n,
+                                 probes=int(arm.rows.sum()) * arm.scores.shape[1], answered=answered,
+                                 names=arm.names, metrics=metrics))
+    findings = judge(_judge(pairings, policy), policy)
+    return ProbeReport(
+        verdict=verdict(findings), findings=findings, groups=tuple(groups),
+        comparisons=tuple(p.comparison for p in pairings), accounting=scored.accounting,
+        probe=ProbeRecord(request_id=request_id, created_at=clock().isoformat(timespec="seconds"), kind=kind,
+                          endpoint_format=endpoint_format, profiles=profiles, names_per_group=names_per_group,
+                          bank=bank, policy=policy, seed=seed, versions=VERSIONS),
+    )
+
+
+def with_name(profile: Mapping[str, Any], slots: NameSlots, first: str, last: str | None) -> dict[str, Any]:
+    """The profile with only its name changed (fields and ``{first_name}``-style slots in text fields)."""
+    record = dict(profile)
+    own_last = str(profile.get(slots.last_name) or "") if slots.last_name else ""
+    if slots.full_name:
+        rest = str(profile.get(slots.full_name) or "").split(maxsplit=1)[1:]
+        full = f"{first} {last}" if last is not None else " ".join([first, *rest])
+    else:
+        full = " ".join(p for p in (first, last if last is not None else own_last) if p)
+    if slots.first_name:
+        record[slots.first_name] = first
+    if slots.last_name and last is not None:
+        record[slots.last_name] = last
+    if slots.full_name:
+        record[slots.full_name] = full
+    values = {"first_name": first, "last_name": last if last is not None else own_last, "full_name": full}
+    for field in slots.text_fields:
+        record[field] = NAME_SLOTS.sub(lambda m: values[m.group(1)], str(profile.get(field, "")))
+    return record
+
+
+def sample_names(group: NameGroup, k: int, rng: np.random.Generator) -> list[tuple[str, str | None]]:
+    """``k`` distinct first names (with surnames when the bank has them), seeded."""
+    firsts = rng.choice(len(group.first_names), size=k, replace=False)
+    if not group.last_names:
+        return [(group.first_names[i].name, None) for i in firsts]
+    lasts = rng.choice(len(group.last_names), size=k, replace=len(group.last_names) < k)
+    return [(group.first_names[i].name, group.last_names[j].name) for i, j in zip(firsts, lasts, strict=True)]
+
+
+class NameSwapProbe:
+    """Send every profile under ``names_per_group`` names of every group; compare each group with the reference.
+
+    Parameters
+    ----------
+    request_id
+        Echoed in the report.
+    scorer
+        The model endpoint (``domain.endpoint.Scorer``).
+    clock
+        The report's timestamp.
+    """
+
+    def __init__(self, *, request_id: str, scorer: Scorer, clock: Clock = lambda: datetime.now(UTC)) -> None:
+        self.request_id = request_id
+        self.scorer = scorer
+        self.clock = clock
+
+    def run(self, request: NameSwapRequest) -> ProbeReport:
+        rng = np.random.default_rng(request.seed)
+        k, records = request.names_per_group, request.profiles.records
+        samples = [sample_names(g, k, rng) for g in request.groups]
+        variants = [with_name(profile, request.slots, first, last)
+                    for profile in records for names in samples for first, last in names]
+        scored = self.scorer.score(variants)
+        p, g = len(records), len(request.groups)
+        index = np.arange(p * g * k).reshape(p, g, k)
+        scores, decisions = _answers(scored, index)
+        arms = [
+            _Arm(key=GroupKey(tuple(group.attributes), tuple(group.attributes.values())),
+                 names=tuple(" ".join(x for x in pair if x) for pair in samples[j]),
+                 scores=scores[:, j, :], decisions=decisions[:, j, :], rows=np.ones(p, dtype=bool))
+            for j, group in enumerate(request.groups)
+        ]
+        ref = next(j for j, group in enumerate(request.groups) if group.id == request.reference)
+        pairings = [_pair(arm, arms[ref], arm.rows, request.profiles.ids, request.policy.alpha, request.worst)
+                    for j, arm in enumerate(arms) if j != ref]
+        return _report("name_swap", self.request_id, self.clock, arms, pairings, scored, request.policy,
+                       request.seed, request.endpoint.format.value, p, {arms[ref].key}, request.bank, k)
+
+
+class AttributeFlipProbe:
+    """Send every profile as it is and with each protected attribute set to each other value.
+
+    A direction ``a -> b`` compares, on the profiles whose value is ``a``, the answer with ``b`` against
+    the original answer. Proxy fields change together with the attribute when the request names them.
+    """
+
+    def __init__(self, *, request_id: str, scorer: Scorer, clock: Clock = lambda: datetime.now(UTC)) -> None:
+        self.request_id = request_id
+        self.scorer = scorer
+        self.clock = clock
+
+    def run(self, request: FlipRequest) -> ProbeReport:
+        records = request.profiles.records
+        p = len(records)
+        variants: list[dict[str, Any]] = [dict(r) for r in records]
+        plan: list[tuple[int, int, Any, Any, list[int]]] = []  # flip index, a, b, variant index per profile
+        for f, flip in enumerate(request.flips):
+            for a in flip.values:
+                for b in flip.values:
+                    if a == b:
+                        continue
+                    where = [-1] * p
+                    for i, record in enumerate(records):
+                        if record.get(flip.attribute) == a:
+                            changed = {**record, flip.attribute: b}
+                            for proxy, by_value in flip.proxies.items():
+                                changed[proxy] = by_value[str(b)]
+                            where[i] = len(variants)
+                            variants.append(changed)
+                    plan.append((f, a, b, where))
+        scored = self.scorer.score(variants)
+        original_scores, original_decisions = _answers(scored, np.arange(p)[:, None])
+        arms: list[_Arm] = []
+        pairings: list[_Pairing] = []
+        for flip in request.flips:
+            for a in flip.values:
+                rows = np.array([r.get(flip.attribute) == a for r in records], dtype=bool)
+                arms.append(_Arm(GroupKey((flip.attribute,), (a,)), (), original_scores, original_decisions, rows))
+        for f, a, b, where in plan:
+            attribute = request.flips[f].attribute
+            rows = np.array([w >= 0 for w in where], dtype=bool)
+            s, d = _answers(scored, np.array(where)[:, None])
+            treated = _Arm(GroupKey((attribute,), (b,)), (), s, d, rows)
+            control = _Arm(GroupKey((attribute,), (a,)), (), original_scores, original_decisions, rows)
+            pairings.append(_pair(treated, control, rows, request.profiles.ids, request.policy.alpha, request.worst))
+        return _report("attribute_flip", self.request_id, self.clock, arms, pairings, scored, request.policy,
+                       request.seed, request.endpoint.format.value, p, set())

@@ -1,0 +1,105 @@
+"""Probe reports and name-bank listings as JSON."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields
+
+from fairprobe.domain.findings import Status
+from fairprobe.schemas.report import (
+    AccountingSchema,
+    DisparitySchema,
+    EstimateSchema,
+    FindingSchema,
+    GroupField,
+    PolicyOutSchema,
+    summarize,
+)
+
+__all__ = ["AccountingSchema", "NameBankSchema", "NameBankSummarySchema", "ProbeReportSchema"]
+
+
+class ProbeGroupSchema(Schema):
+    group = GroupField(attribute="key", metadata={"type": "object"})
+    label = fields.Function(lambda g: g.key.label)
+    is_reference = fields.Boolean()
+    profiles = fields.Integer(metadata={"description": "profiles with at least one answer"})
+    probes = fields.Integer()
+    answered = fields.Integer()
+    names = fields.List(fields.String(), metadata={"description": "the sampled names (from the bank)"})
+    metrics = fields.Dict(keys=fields.String(), values=fields.Nested(EstimateSchema))
+
+
+class ProfileGapSchema(Schema):
+    profile_id = fields.String()
+    score_difference = fields.Float(allow_none=True)
+    decision_changes = fields.Float(metadata={
+        "description": "share of this profile's name slots whose decision changed"})
+
+
+class ComparisonSchema(Schema):
+    group = GroupField(metadata={"type": "object"})
+    reference = GroupField(metadata={"type": "object"})
+    label = fields.Function(lambda c: f"{c.group.label} vs {c.reference.label}")
+    n = fields.Integer(metadata={"description": "profiles paired (answered under both)"})
+    excluded = fields.Integer(metadata={"description": "profiles left out: no answer under one side"})
+    metrics = fields.Dict(keys=fields.String(), values=fields.Nested(DisparitySchema))
+    worst = fields.List(fields.Nested(ProfileGapSchema))
+
+
+class ProbeRecordSchema(Schema):
+    request_id = fields.String()
+    created_at = fields.String()
+    kind = fields.String()
+    endpoint_format = fields.String()
+    profiles = fields.Integer()
+    names_per_group = fields.Integer(allow_none=True)
+    bank = fields.String(allow_none=True)
+    policy = fields.Nested(PolicyOutSchema)
+    seed = fields.Integer()
+    versions = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class ProbeReportSchema(Schema):
+    verdict = fields.Enum(Status, by_value=True)
+    summary = fields.Method("_summary")
+    findings = fields.List(fields.Nested(FindingSchema))
+    groups = fields.List(fields.Nested(ProbeGroupSchema))
+    comparisons = fields.List(fields.Nested(ComparisonSchema))
+    accounting = fields.Nested(AccountingSchema)
+    probe = fields.Nested(ProbeRecordSchema)
+
+    def _summary(self, report: Any) -> dict[str, int]:
+        return summarize(report.findings)
+
+
+class NameSchema(Schema):
+    name = fields.String()
+    share = fields.Float(allow_none=True, metadata={"description": "the group's share of people with this name"})
+    count = fields.Integer(allow_none=True, metadata={"description": "people with the name in the source"})
+
+
+class NameGroupSummarySchema(Schema):
+    id = fields.String()
+    attributes = fields.Dict(keys=fields.String(), values=fields.String())
+    first_names = fields.Function(lambda g: len(g.first_names))
+    last_names = fields.Function(lambda g: len(g.last_names))
+
+
+class NameGroupSchema(NameGroupSummarySchema):
+    first_names = fields.List(fields.Nested(NameSchema))
+    last_names = fields.List(fields.Nested(NameSchema))
+
+
+class NameBankSummarySchema(Schema):
+    id = fields.String()
+    title = fields.String()
+    thresholds = fields.Dict(keys=fields.String(), values=fields.Float())
+    sources = fields.List(fields.String())
+    licence = fields.String()
+    groups = fields.List(fields.Nested(NameGroupSummarySchema), metadata={"description": "sizes per group"})
+
+
+class NameBankSchema(NameBankSummarySchema):
+    groups = fields.List(fields.Nested(NameGroupSchema))
