@@ -110,7 +110,6 @@ class EndpointClient:
     def _session(self) -> requests.Session:
         session = requests.Session()
         session.trust_env = False  # no proxies or .netrc from the service's environment
-        session.max_redirects = 0
         adapter = _PinnedAdapter(self.target, self.spec.concurrency)
         session.mount("http://", adapter)
         session.mount("https://", adapter)

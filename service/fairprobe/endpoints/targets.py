@@ -49,6 +49,7 @@ class TargetRefused(ValidationFailed):
     title = "The endpoint URL is not an allowed target"
 
     def __init__(self, field: str, rule: str, message: str) -> None:
+        message = f"{message} (rule: {rule})"
         super().__init__(f"{field}: {message}", errors=[FieldError(field, message)])
         self.rule = rule
 
@@ -148,8 +149,8 @@ class TargetGuard:
             shown = "" if str(address) == host.strip("[]") else f" (it resolves to {address})"
             raise TargetRefused(
                 field, rule,
-                f"host {host!r}{shown} is refused by the {rule} rule; an operator can open it with "
-                "FAIRPROBE_ALLOWED_TARGETS",
+                f"host {host!r}{shown} is a {rule.replace('_', ' ')} address; an operator can open it "
+                "with FAIRPROBE_ALLOWED_TARGETS",
             )
         return Target(scheme=parts.scheme, host=host, port=port, address=str(addresses[0]), path=path)
 
