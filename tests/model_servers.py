@@ -90,8 +90,9 @@ def base_profiles(data_dir: Path, n: int, seed: int = 1) -> list[dict[str, Any]]
     test = read_adult(data_dir / "adult" / "adult-test.csv").dropna()
     test = test[test["race"].isin(["White", "Black"])].sample(n=n, random_state=seed)
     return [
-        {"id": f"p{i}", "first_name": "Pat", "last_name": "Doe", "age": int(r.age), "education_num": int(r.education_num),
-         "hours_per_week": int(r.hours_per_week), "capital_gain": int(r.capital_gain), "sex": r.sex,
+        {"id": f"p{i}", "first_name": "Pat", "last_name": "Doe", "age": int(r.age),
+         "education_num": int(r.education_num), "hours_per_week": int(r.hours_per_week),
+         "capital_gain": int(r.capital_gain), "sex": r.sex,
          "region": "north"}
         for i, r in enumerate(test.itertuples())
     ]

@@ -135,7 +135,7 @@ class EndpointSchema(Schema):
                      if k in data]
         if chat_only and fmt is not Format.OPENAI_CHAT:
             raise ValidationError("only the openai-chat format reads this", chat_only[0])
-        if fmt is Format.KSERVE_V2 and "fields" not in data:
+        if fmt is Format.KSERVE_V2 and "fields_" not in data:
             raise ValidationError("kserve-v2 needs the field order of the input tensor", "fields")
 
     @post_load
