@@ -18,8 +18,11 @@ $(STAMP): pyproject.toml constraints.txt clients/python/pyproject.toml
 	touch $(STAMP)
 
 ## Serve on $(HOST):$(PORT) with the default settings (override with FAIRPROBE_* variables).
+## For local demos it opens loopback (127.0.0.1) as a model target; `make run DEMO_TARGETS=` keeps it closed.
+DEMO_TARGETS ?= 127.0.0.1/32
 run: setup
-	FAIRPROBE_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py "fairprobe:create_app()"
+	@echo "fairprobe: local demo: model endpoints on $(DEMO_TARGETS) are allowed (FAIRPROBE_ALLOWED_TARGETS); the service refuses loopback and private targets by default"
+	FAIRPROBE_ALLOWED_TARGETS=$${FAIRPROBE_ALLOWED_TARGETS:-$(DEMO_TARGETS)} FAIRPROBE_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py "fairprobe:create_app()"
 
 ## Lint, then the whole test suite.
 test: setup lint
@@ -31,6 +34,7 @@ lint: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_memory.py
+	$(BIN)/python benchmarks/bench_probes.py
 
 ## Regenerate openapi/openapi.yaml from the schemas (a test fails when it drifts).
 openapi: setup

@@ -96,7 +96,7 @@ class Settings:
     allowed_targets: tuple[str, ...] = ()
     max_probes: int = 200_000
     max_concurrency: int = 32
-    max_deadline_s: int = 600
+    max_deadline_s: int = 240  # below gunicorn.conf.py timeout (300 s), with room for the analysis
     max_response_bytes: int = 16 * 1024 * 1024
     log_level: str = "INFO"
 

@@ -112,6 +112,34 @@ class Client:
             "POST", "/v1/audits", data=payload, headers={"Content-Type": "application/json"}, timeout=timeout
         ))
 
+    def name_banks(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+        """The server's name banks: groups, sizes, thresholds and sources."""
+        return list(self._request("GET", "/v1/name-banks", timeout=timeout))
+
+    def name_swap(self, *, endpoint: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]],
+                  name_fields: Mapping[str, Any], reference: str, timeout: float | None = None,
+                  **options: Any) -> dict[str, Any]:
+        """Probe a model endpoint with the profiles under names of each group (``POST /v1/probes/name-swap``).
+
+        ``endpoint`` is the spec (``url``, ``format``, ``headers``...); ``options`` are the other request
+        fields (``bank``, ``groups``, ``names_per_group``, ``id_field``, ``policy``, ``seed``). Give
+        ``timeout`` above the endpoint's ``deadline_s``.
+        """
+        body = {"endpoint": dict(endpoint), "profiles": {"records": list(profiles)},
+                "name_fields": dict(name_fields), "reference": reference, **options}
+        return self._post("/v1/probes/name-swap", body, timeout)
+
+    def flip(self, *, endpoint: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]],
+             flips: Sequence[Mapping[str, Any]], timeout: float | None = None, **options: Any) -> dict[str, Any]:
+        """Probe a model endpoint with a protected attribute flipped (``POST /v1/probes/flip``)."""
+        body = {"endpoint": dict(endpoint), "profiles": {"records": list(profiles)}, "flips": list(flips), **options}
+        return self._post("/v1/probes/flip", body, timeout)
+
+    def _post(self, path: str, body: Mapping[str, Any], timeout: float | None) -> dict[str, Any]:
+        payload = json.dumps(body, allow_nan=False, default=_default)
+        return dict(self._request("POST", path, data=payload, headers={"Content-Type": "application/json"},
+                                  timeout=timeout))
+
 
 def _default(value: Any) -> Any:
     if hasattr(value, "item"):  # numpy scalars

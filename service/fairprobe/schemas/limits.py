@@ -16,7 +16,7 @@ class Limits:
     alpha: float = 0.05
     max_probes: int = 200_000
     max_concurrency: int = 32
-    max_deadline_s: int = 600
+    max_deadline_s: int = 240
 
 
 _LIMITS: ContextVar[Limits] = ContextVar("fairprobe_limits", default=Limits())
