@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,9 +10,9 @@ import pandas as pd
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
 from fairprobe import Settings, create_app
+from tests.model_servers import serve
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FAIRPROBE_SHARED_DATA", REPO.parent / "shared" / "data"))
@@ -48,12 +47,5 @@ def client(app: Flask) -> FlaskClient:
 @pytest.fixture
 def live_server(app: Flask) -> Iterator[str]:
     """The real app on a loopback port, served by werkzeug in a thread for the test's duration."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
-        server.server_close()
+    with serve(app) as url:
+        yield url

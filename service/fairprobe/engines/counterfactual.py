@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 
 from fairprobe.domain.endpoint import Scored, Scorer
-from fairprobe.domain.findings import Disparity, Estimate, Reason
+from fairprobe.domain.findings import Estimate, Reason
 from fairprobe.domain.groups import GroupKey
 from fairprobe.domain.names import NameGroup
 from fairprobe.domain.policy import Policy
@@ -94,12 +94,6 @@ def _group_metrics(arm: _Arm, alpha: float) -> tuple[int, int, dict[str, Estimat
     return int(has.sum()), int(answered.sum()), metrics
 
 
-def _disparity(result: Any) -> Disparity:
-    if result.value is None:
-        return Disparity(None, None, None, None, None, None, reason=Reason.EMPTY_GROUP)
-    return Disparity(result.value, result.ci_low, result.ci_high, result.ci_method, result.p_value, result.test)
-
-
 def _pair(treated: _Arm, control: _Arm, rows: np.ndarray, ids: Sequence[str], alpha: float, worst: int) -> _Pairing:
     """Compare ``treated`` with ``control`` on ``rows``, slot by slot where both answered."""
     ts, td = treated.scores[rows], treated.decisions[rows]
@@ -116,11 +110,10 @@ def _pair(treated: _Arm, control: _Arm, rows: np.ndarray, ids: Sequence[str], al
     changes = per_profile((np.nan_to_num(td) != np.nan_to_num(cd)).astype(float))
     rate = flip_rate_test(changes, 0.0, alpha)
     metrics = {
-        MEAN_SCORE_DIFFERENCE: _disparity(paired_scores(t_score, c_score, alpha)),
-        POSITIVE_RATE_DIFFERENCE: _disparity(paired_decisions(t_dec, c_dec, alpha)),
+        MEAN_SCORE_DIFFERENCE: paired_scores(t_score, c_score, alpha),
+        POSITIVE_RATE_DIFFERENCE: paired_decisions(t_dec, c_dec, alpha),
         # the comparison shows the rate and its interval; findings test it against each rule's bound
-        FLIP_RATE: Disparity(rate.value, rate.ci_low, rate.ci_high, rate.ci_method, None, None,
-                             reason=Reason.EMPTY_GROUP if rate.value is None else None),
+        FLIP_RATE: replace(rate, p_value=None, test=None),
     }
     profile_ids = np.asarray(ids, dtype=object)[rows][usable]
     gap = t_score - c_score
@@ -142,7 +135,7 @@ def _judge(pairings: Sequence[_Pairing], policy: Policy) -> list[Candidate]:
             if rule.attributes is not None and not set(c.group.attributes) <= set(rule.attributes):
                 continue
             if rule.metric == FLIP_RATE:
-                measured = _disparity(flip_rate_test(pairing.changes, rule.threshold, policy.alpha))
+                measured = flip_rate_test(pairing.changes, rule.threshold, policy.alpha)
             else:
                 measured = c.metrics[rule.metric]
             out.append(Candidate(rule=rule, group=c.group, reference=c.reference, n=c.n, reference_n=c.n,

@@ -7,11 +7,10 @@ tests then treat profiles as independent, which they are (names are sampled, pro
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import stats as sps
 
+from fairprobe.domain.findings import Disparity, Reason
 from fairprobe.stats.proportions import wilson
 
 __all__ = [
@@ -19,7 +18,6 @@ __all__ = [
     "SIGN_TEST",
     "T_INTERVAL",
     "WILCOXON",
-    "PairedResult",
     "flip_rate_test",
     "mean_interval",
     "paired_decisions",
@@ -30,16 +28,6 @@ T_INTERVAL = "t_interval_paired"
 WILCOXON = "wilcoxon_signed_rank"
 SIGN_TEST = "exact_sign_test_mcnemar"
 BINOMIAL_VS_BOUND = "exact_binomial_one_sided_vs_bound"
-
-
-@dataclass(frozen=True, slots=True)
-class PairedResult:
-    value: float | None
-    ci_low: float | None
-    ci_high: float | None
-    ci_method: str | None
-    p_value: float | None
-    test: str | None
 
 
 def mean_interval(values: np.ndarray, alpha: float) -> tuple[float | None, float | None, float | None]:
@@ -55,7 +43,7 @@ def mean_interval(values: np.ndarray, alpha: float) -> tuple[float | None, float
     return mean, mean - half, mean + half
 
 
-def paired_scores(treated: np.ndarray, control: np.ndarray, alpha: float) -> PairedResult:
+def paired_scores(treated: np.ndarray, control: np.ndarray, alpha: float) -> Disparity:
     """Mean of ``treated - control`` with a paired t interval; Wilcoxon signed-rank test (zeros dropped).
 
     With no non-zero difference the two conditions gave identical scores: p = 1.
@@ -67,11 +55,10 @@ def paired_scores(treated: np.ndarray, control: np.ndarray, alpha: float) -> Pai
         p = 1.0 if d.size else None
     else:
         p = float(sps.wilcoxon(nonzero, zero_method="wilcox", method="approx" if nonzero.size > 50 else "auto").pvalue)
-    return PairedResult(mean, low, high, T_INTERVAL if low is not None else None, p,
-                        WILCOXON if p is not None else None)
+    return _result(mean, low, high, p, WILCOXON)
 
 
-def paired_decisions(treated: np.ndarray, control: np.ndarray, alpha: float) -> PairedResult:
+def paired_decisions(treated: np.ndarray, control: np.ndarray, alpha: float) -> Disparity:
     """Difference in positive-decision share with a paired t interval; exact sign test over profiles.
 
     With one name per group the shares are 0/1 and the sign test is McNemar's exact test.
@@ -80,11 +67,10 @@ def paired_decisions(treated: np.ndarray, control: np.ndarray, alpha: float) -> 
     mean, low, high = mean_interval(d, alpha)
     up, down = int((d > 0).sum()), int((d < 0).sum())
     p = (float(sps.binomtest(up, up + down, 0.5).pvalue) if up + down else 1.0) if d.size else None
-    return PairedResult(mean, low, high, T_INTERVAL if low is not None else None, p,
-                        SIGN_TEST if p is not None else None)
+    return _result(mean, low, high, p, SIGN_TEST)
 
 
-def flip_rate_test(changes: np.ndarray, bound: float, alpha: float) -> PairedResult:
+def flip_rate_test(changes: np.ndarray, bound: float, alpha: float) -> Disparity:
     """Share of decisions that change, Wilson interval, and the exact one-sided test of ``rate > bound``.
 
     ``changes`` holds each profile's share of changed decisions; their sum is the (possibly fractional)
@@ -93,7 +79,7 @@ def flip_rate_test(changes: np.ndarray, bound: float, alpha: float) -> PairedRes
     """
     changes = np.asarray(changes, float)
     if changes.size == 0:
-        return PairedResult(None, None, None, None, None, None)
+        return Disparity(None, None, None, None, None, None, reason=Reason.EMPTY_GROUP)
     n, flips = changes.size, float(changes.sum())
     interval = wilson(np.array([flips]), np.array([float(n)]), alpha)
     k = int(round(flips))
@@ -103,5 +89,11 @@ def flip_rate_test(changes: np.ndarray, bound: float, alpha: float) -> PairedRes
         p = 1.0
     else:
         p = float(sps.binomtest(k, n, bound, alternative="greater").pvalue)
-    return PairedResult(flips / n, float(interval.low[0]), float(interval.high[0]), interval.method[0], p,
-                        BINOMIAL_VS_BOUND)
+    return Disparity(flips / n, float(interval.low[0]), float(interval.high[0]), interval.method[0], p,
+                     BINOMIAL_VS_BOUND)
+
+
+def _result(mean: float | None, low: float | None, high: float | None, p: float | None, test: str) -> Disparity:
+    if mean is None:
+        return Disparity(None, None, None, None, None, None, reason=Reason.EMPTY_GROUP)
+    return Disparity(mean, low, high, T_INTERVAL if low is not None else None, p, test)
