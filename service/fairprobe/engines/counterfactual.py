@@ -103,7 +103,7 @@ def _pair(treated: _Arm, control: _Arm, rows: np.ndarray, ids: Sequence[str], al
     count = np.where(both, 1.0, 0.0).sum(axis=1)[usable]
 
     def per_profile(values: np.ndarray) -> np.ndarray:
-        return np.where(both, values, 0.0).sum(axis=1)[usable] / count
+        return np.asarray(np.where(both, values, 0.0).sum(axis=1)[usable] / count, dtype=float)
 
     t_score, c_score = per_profile(np.nan_to_num(ts)), per_profile(np.nan_to_num(cs))
     t_dec, c_dec = per_profile(np.nan_to_num(td)), per_profile(np.nan_to_num(cd))
@@ -249,7 +249,7 @@ class AttributeFlipProbe:
         records = request.profiles.records
         p = len(records)
         variants: list[dict[str, Any]] = [dict(r) for r in records]
-        plan: list[tuple[int, int, Any, Any, list[int]]] = []  # flip index, a, b, variant index per profile
+        plan: list[tuple[int, Any, Any, list[int]]] = []  # flip index, a, b, variant index per profile (-1: none)
         for f, flip in enumerate(request.flips):
             for a in flip.values:
                 for b in flip.values:

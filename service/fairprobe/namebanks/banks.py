@@ -34,7 +34,7 @@ BANKS = ("bertrand-mullainathan-2004", "tzioumis-census-2010")
 
 
 def _rows(name: str) -> Iterator[dict[str, str]]:
-    with files("fairprobe.namebanks").joinpath("data", name).open(encoding="utf-8", newline="") as handle:
+    with files("fairprobe.namebanks").joinpath("data", name).open("r", encoding="utf-8") as handle:
         yield from csv.DictReader(handle)
 
 
@@ -65,7 +65,7 @@ def _bertrand_mullainathan() -> NameBank:
 
 
 def _female_share() -> dict[str, float]:
-    shares = {}
+    shares: dict[str, tuple[int, int]] = {}
     for row in _rows("ssa_firstname_sex_counts_1880_2023_subset.csv"):
         female, male = int(row["count_female"]), int(row["count_male"])
         key = row["name"].upper()

@@ -53,7 +53,8 @@ def profiles_from(data: dict[str, Any], id_field: str | None, field: str = "prof
     else:
         id_list = tuple(str(i) for i in range(len(frame)))
     clean = frame.astype(object).where(pd.notna(frame), None)
-    return Profiles(ids=id_list, records=tuple(clean.to_dict("records")))
+    records: list[dict[str, Any]] = clean.to_dict("records")  # type: ignore[assignment]
+    return Profiles(ids=id_list, records=tuple(records))
 
 
 def _require_fields(profiles: Profiles, names: list[tuple[str, str]]) -> None:
