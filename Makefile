@@ -35,6 +35,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_probes.py
+	$(BIN)/python benchmarks/bench_discrimination.py
 
 ## Regenerate openapi/openapi.yaml from the schemas (a test fails when it drifts).
 openapi: setup

@@ -52,7 +52,7 @@ def test_a_planted_token_reaches_the_model_and_nowhere_else(
 
 
 def test_a_header_value_is_never_quoted_in_an_error(client: FlaskClient, profiles: list[dict[str, Any]]) -> None:
-    body = probe("http://93.184.216.34/", profiles)
+    body = probe("http://192.0.2.1/", profiles)
     body["endpoint"]["headers"] = {"Authorization": f"Bearer {TOKEN}\r\nX-Injected: 1"}
     response = client.post("/v1/probes/name-swap", json=body)
     assert response.status_code == 422
@@ -117,22 +117,22 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
     ("too many names", {"names_per_group": 10}, "names_per_group"),
     ("missing name field", {"name_fields": {"first_name": "given_name"}}, "name_fields.first_name"),
     ("no name slot", {"name_fields": {}}, "name_fields.first_name"),
-    ("bad format", {"endpoint": {"url": "http://93.184.216.34/", "format": "soap"}}, "endpoint.format"),
-    ("bad path", {"endpoint": {"url": "http://93.184.216.34/", "format": "json", "response_path": "a..b"}},
+    ("bad format", {"endpoint": {"url": "http://192.0.2.1/", "format": "soap"}}, "endpoint.format"),
+    ("bad path", {"endpoint": {"url": "http://192.0.2.1/", "format": "json", "response_path": "a..b"}},
      "endpoint.response_path"),
-    ("prompt on json", {"endpoint": {"url": "http://93.184.216.34/", "format": "json", "prompt": "{x}"}},
+    ("prompt on json", {"endpoint": {"url": "http://192.0.2.1/", "format": "json", "prompt": "{x}"}},
      "endpoint.prompt"),
-    ("bad regex", {"endpoint": {"url": "http://93.184.216.34/", "format": "openai-chat", "extract_regex": "("}},
+    ("bad regex", {"endpoint": {"url": "http://192.0.2.1/", "format": "openai-chat", "extract_regex": "("}},
      "endpoint.extract_regex"),
-    ("unknown slot", {"endpoint": {"url": "http://93.184.216.34/", "format": "openai-chat", "prompt": "{salary}"}},
+    ("unknown slot", {"endpoint": {"url": "http://192.0.2.1/", "format": "openai-chat", "prompt": "{salary}"}},
      "endpoint"),
-    ("template without records", {"endpoint": {"url": "http://93.184.216.34/", "format": "json",
+    ("template without records", {"endpoint": {"url": "http://192.0.2.1/", "format": "json",
                                                "body_template": {"rows": []}}}, "endpoint.body_template"),
-    ("kserve-v2 without fields", {"endpoint": {"url": "http://93.184.216.34/", "format": "kserve-v2"}},
+    ("kserve-v2 without fields", {"endpoint": {"url": "http://192.0.2.1/", "format": "kserve-v2"}},
      "endpoint.fields"),
-    ("concurrency over the limit", {"endpoint": {"url": "http://93.184.216.34/", "format": "json",
+    ("concurrency over the limit", {"endpoint": {"url": "http://192.0.2.1/", "format": "json",
                                                  "concurrency": 1000}}, "endpoint.concurrency"),
-    ("host header", {"endpoint": {"url": "http://93.184.216.34/", "format": "json", "headers": {"Host": "x"}}},
+    ("host header", {"endpoint": {"url": "http://192.0.2.1/", "format": "json", "headers": {"Host": "x"}}},
      "endpoint.headers"),
     ("probe budget", {"names_per_group": 9,  # 12,000 x 2 groups x 9 names > the default 200,000 probes
                       "profiles": {"records": [{"first_name": "A", "id": i} for i in range(12_000)]}},
@@ -151,7 +151,7 @@ BAD: list[tuple[str, dict[str, Any], str]] = [
 @pytest.mark.parametrize(("case", "change", "field"), BAD, ids=[b[0] for b in BAD])
 def test_bad_probe_requests_name_the_field(client: FlaskClient, case: str, change: dict[str, Any], field: str) -> None:
     body: dict[str, Any] = {
-        "endpoint": {"url": "http://93.184.216.34/score", "format": "json"},
+        "endpoint": {"url": "http://192.0.2.1/score", "format": "json"},
         "profiles": {"records": [{"first_name": "Pat", "id": i, "age": 30 + i} for i in range(3)]},
         "id_field": "id", "name_fields": {"first_name": "first_name"}, "reference": "white_male",
         "groups": ["white_male", "black_female"], "names_per_group": 2,
@@ -169,7 +169,7 @@ def test_bad_probe_requests_name_the_field(client: FlaskClient, case: str, chang
 
 
 def test_bad_flip_requests_name_the_field(client: FlaskClient) -> None:
-    base = {"endpoint": {"url": "http://93.184.216.34/", "format": "kserve-v1", "fields": FEATURES[:1]},
+    base = {"endpoint": {"url": "http://192.0.2.1/", "format": "kserve-v1", "fields": FEATURES[:1]},
             "profiles": {"records": [{"age": 30, "sex": "F"}, {"age": 40, "sex": "F"}]}}
     cases = [
         ({"flips": [{"attribute": "sex"}]}, "flips[0].values"),  # only one value present

@@ -10,7 +10,7 @@ from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 from marshmallow import Schema, fields
 
-from fairprobe.api import audits, catalogue, health, namebanks, outbound, probes
+from fairprobe.api import audits, catalogue, health, namebanks, outbound, probes, stress
 from fairprobe.schemas.limits import Limits, use_limits
 from fairprobe.settings import Settings
 
@@ -66,7 +66,7 @@ def init_app(app: Flask, settings: Settings) -> ProblemApi:
     api = make_api()
     api.init_app(app)
     outbound.init_app(app, settings)
-    for blueprint in (health.blp, catalogue.blp, audits.blp, probes.blp, namebanks.blp):
+    for blueprint in (health.blp, catalogue.blp, audits.blp, probes.blp, stress.blp, namebanks.blp):
         api.register_blueprint(blueprint)
     limits = Limits(
         max_rows=settings.max_rows, min_group_size=settings.min_group_size, alpha=settings.alpha,

@@ -10,9 +10,18 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from fairprobe.domain.policy import Bound, Policy, Rule
 from fairprobe.engines.catalogue import DISPARITIES, RATES
 from fairprobe.engines.counterfactual import FLIP_RATE, PROBE_METRICS
+from fairprobe.engines.stress import STRESS_METRICS
 from fairprobe.schemas.limits import current_limits
 
-__all__ = ["PolicySchema", "ProbePolicySchema", "ProbeRuleSchema", "RuleSchema", "build_policy"]
+__all__ = [
+    "PolicySchema",
+    "ProbePolicySchema",
+    "ProbeRuleSchema",
+    "RuleSchema",
+    "StressPolicySchema",
+    "StressRuleSchema",
+    "build_policy",
+]
 
 BOUNDS = [b.value for b in Bound]
 RULE_METRICS = sorted(DISPARITIES) + sorted(RATES)
@@ -112,3 +121,20 @@ def build_policy(data: dict[str, Any] | None, default_rules: tuple[Rule, ...],
             raise ValidationError(f"rule names attributes that are not protected: {unknown}",
                                   f"policy.rules[{i}].attributes")
     return policy
+
+
+class StressRuleSchema(RuleSchema):
+    """A rule over a stress test's group comparisons."""
+
+    metric = fields.String(required=True, validate=validate.OneOf(sorted(STRESS_METRICS)),
+                           metadata={"description": "disparate_impact, or a difference (min, max or max_abs)"})
+
+    @validates_schema
+    def _one_bound(self, data: dict[str, Any], **_: Any) -> None:
+        bounds = [b for b in BOUNDS if b in data]
+        if len(bounds) != 1 or bounds[0] == Bound.MAX_RELATIVE_GAP:
+            raise ValidationError("give exactly one of min, max or max_abs", "metric")
+
+
+class StressPolicySchema(PolicySchema):
+    rules = fields.List(fields.Nested(StressRuleSchema), required=True, validate=validate.Length(min=1, max=200))

@@ -1,0 +1,44 @@
+"""Synthetic-profile stress tests and individual-discrimination searches against a model endpoint."""
+
+from __future__ import annotations
+
+from flask import g
+
+from fairprobe.api.outbound import scorer_for
+from fairprobe.api.parser import Blueprint
+from fairprobe.domain.stress import DiscriminationReport, DiscriminationRequest, StressReport, StressRequest
+from fairprobe.engines.discrimination import DiscriminationSearch
+from fairprobe.engines.stress import StressTest
+from fairprobe.schemas.stress import DiscriminationRequestSchema, StressRequestSchema
+from fairprobe.schemas.stress_report import DiscriminationReportSchema, StressReportSchema
+
+__all__ = ["blp"]
+
+blp = Blueprint("stress", __name__, url_prefix="/v1/stress",
+                description="Stress a model endpoint with synthetic profiles; search for discrimination")
+
+
+@blp.route("", methods=["POST"])
+@blp.arguments(StressRequestSchema)
+@blp.response(200, StressReportSchema)
+@blp.alt_response(400, response="BAD_REQUEST")
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+def stress(request: StressRequest) -> StressReport:
+    """Oversample target groups with synthetic profiles and edge cases; compare outcomes with the reference."""
+    scorer = scorer_for(request.endpoint, seed=request.seed)
+    return StressTest(request_id=g.request_id, scorer=scorer).run(request)
+
+
+@blp.route("/discrimination", methods=["POST"])
+@blp.arguments(DiscriminationRequestSchema)
+@blp.response(200, DiscriminationReportSchema)
+@blp.alt_response(400, response="BAD_REQUEST")
+@blp.alt_response(401, response="UNAUTHORIZED")
+@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
+@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+def discrimination(request: DiscriminationRequest) -> DiscriminationReport:
+    """Causal discrimination rate (Themis) and directed search (AEQUITAS) against random sampling."""
+    scorer = scorer_for(request.endpoint, seed=request.seed)
+    return DiscriminationSearch(request_id=g.request_id, scorer=scorer).run(request)

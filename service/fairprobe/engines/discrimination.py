@@ -1,0 +1,234 @@
+"""Individual-discrimination search: Themis's causal discrimination rate and AEQUITAS's directed search.
+
+A profile *discriminates* when its decisions differ across the combinations of protected values it is
+sent with, everything else equal. Themis (Galhotra et al., FSE 2017) samples profiles until the Wilson
+interval of the discriminating share is narrower than the requested precision or the probe budget is
+spent. AEQUITAS (Udeshi et al., ASE 2018) starts from discriminating profiles found by random sampling
+and perturbs their non-protected fields locally, favouring the fields whose perturbations found more;
+it is compared with random sampling on the same probe budget by the number of *distinct* discriminating
+profiles each finds.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from fairprobe.domain.endpoint import Accounting, Scored, Scorer
+from fairprobe.domain.findings import Estimate
+from fairprobe.domain.stress import (
+    Causal,
+    Directed,
+    DiscriminationExample,
+    DiscriminationReport,
+    DiscriminationRequest,
+    StressRecord,
+)
+from fairprobe.engines.audit import VERSIONS
+from fairprobe.engines.synthesis import CopulaSampler, Sampler, sampler_for
+from fairprobe.stats.proportions import wilson
+
+__all__ = ["DiscriminationSearch"]
+
+Record = dict[str, Any]
+Clock = Callable[[], datetime]
+#: AEQUITAS: how much a field's choice weight grows when perturbing it found a new discriminating profile
+REWARD = 1.0
+#: numeric perturbation step, as a share of the field's observed range
+STEP = 0.05
+
+
+class _Budget:
+    """Sends profiles with every protected combination, within the probe budget, keeping the accounting."""
+
+    def __init__(self, scorer: Scorer, combos: Sequence[Mapping[str, Any]], limit: int) -> None:
+        self.scorer = scorer
+        self.combos = combos
+        self.limit = limit
+        self.used = 0
+        self.parts: list[Accounting] = []
+
+    def room(self) -> int:
+        """How many more profiles fit in the budget."""
+        return (self.limit - self.used) // len(self.combos)
+
+    def test(self, profiles: Sequence[Record]) -> list[tuple[bool | None, DiscriminationExample]]:
+        """Per profile: discriminating or not (``None`` when a probe failed), and its example."""
+        variants = [{**p, **combo} for p in profiles for combo in self.combos]
+        scored: Scored = self.scorer.score(variants)
+        self.used += len(variants)
+        self.parts.append(scored.accounting)
+        k, out = len(self.combos), []
+        for i, profile in enumerate(profiles):
+            span = slice(i * k, (i + 1) * k)
+            decisions = scored.decisions[span]
+            verdict = None if any(d is None for d in decisions) else len(set(decisions)) > 1
+            example = DiscriminationExample(
+                profile={f: v for f, v in profile.items() if f not in self.combos[0]},
+                variants=tuple(zip([dict(c) for c in self.combos], scored.scores[span], decisions, strict=True)))
+            out.append((verdict, example))
+        return out
+
+    def accounting(self) -> Accounting:
+        parts = self.parts
+        failures: dict[str, int] = {}
+        statuses: dict[str, int] = {}
+        for a in parts:
+            for k, v in a.failures.items():
+                failures[k] = failures.get(k, 0) + v
+            for k, v in a.http_statuses.items():
+                statuses[k] = statuses.get(k, 0) + v
+        return Accounting(
+            sent=sum(a.sent for a in parts), answered=sum(a.answered for a in parts),
+            failed=sum(a.failed for a in parts), failures=dict(sorted(failures.items())),
+            http_statuses=dict(sorted(statuses.items())), requests=sum(a.requests for a in parts),
+            retries=sum(a.retries for a in parts), elapsed_s=round(sum(a.elapsed_s for a in parts), 4),
+            deadline_s=parts[0].deadline_s if parts else 0.0)
+
+
+def _key(example: DiscriminationExample) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted((k, repr(v)) for k, v in example.profile.items()))
+
+
+class DiscriminationSearch:
+    """Run the requested searches against the scorer; deterministic given the seed."""
+
+    def __init__(self, *, request_id: str, scorer: Scorer, clock: Clock = lambda: datetime.now(UTC)) -> None:
+        self.request_id = request_id
+        self.scorer = scorer
+        self.clock = clock
+
+    def run(self, request: DiscriminationRequest) -> DiscriminationReport:
+        rng = np.random.default_rng(request.seed)
+        sampler = sampler_for(request.generator)
+        names = list(request.protected_values)
+        combos = [dict(zip(names, values, strict=True))
+                  for values in itertools.product(*(request.protected_values[n] for n in names))]
+        budgets: list[_Budget] = []
+        causal = directed = None
+        if "causal" in request.methods:
+            budget = _Budget(self.scorer, combos, request.max_probes)
+            budgets.append(budget)
+            causal = self._causal(request, sampler, budget, rng)
+        if "directed" in request.methods:
+            searched = _Budget(self.scorer, combos, request.max_probes)
+            random = _Budget(self.scorer, combos, request.max_probes)
+            budgets += [searched, random]
+            directed = self._directed(request, sampler, searched, random, rng)
+        merged = _Budget(self.scorer, combos, 0)
+        merged.parts = [a for b in budgets for a in b.parts]
+        return DiscriminationReport(
+            causal=causal, directed=directed, accounting=merged.accounting(),
+            stress=StressRecord(request_id=self.request_id, created_at=self.clock().isoformat(timespec="seconds"),
+                                generator=request.generator.kind, seed=request.seed,
+                                policy=None, versions=VERSIONS),
+        )
+
+    def _causal(self, request: DiscriminationRequest, sampler: Sampler, budget: _Budget,
+                rng: np.random.Generator) -> Causal:
+        tested = found = 0
+        examples: list[DiscriminationExample] = []
+        stopped = "budget"
+        while budget.room() > 0:
+            batch = min(request.batch_profiles, budget.room())
+            for verdict, example in budget.test(sampler.sample(None, batch, rng)):
+                if verdict is None:
+                    continue
+                tested += 1
+                if verdict:
+                    found += 1
+                    if len(examples) < request.examples:
+                        examples.append(example)
+            interval = wilson(np.array([found]), np.array([tested]), request.alpha)
+            if tested and (interval.high[0] - interval.low[0]) / 2 <= request.precision:
+                stopped = "precision"
+                break
+            if budget.parts and budget.parts[-1].failures.get("deadline_exceeded"):
+                stopped = "deadline"
+                break
+        rate = _rate(found, tested, request.alpha)
+        return Causal(rate=rate, profiles_tested=tested, discriminatory=found, probes=budget.used, stopped=stopped,
+                      examples=tuple(examples))
+
+    def _directed(self, request: DiscriminationRequest, sampler: Sampler, searched: _Budget, random: _Budget,
+                  rng: np.random.Generator) -> Directed:
+        protected = set(request.protected_values)
+        bounds = {k: v for k, v in sampler.numeric_bounds().items() if k not in protected}
+        categories = _categories(sampler, protected)
+        fields = sorted(set(bounds) | set(categories))
+        weights = np.ones(len(fields))
+        found: dict[tuple[tuple[str, str], ...], DiscriminationExample] = {}
+        seeds: list[Record] = []
+        tested_directed = 0
+        global_budget = int(request.max_probes * request.directed_global_share)
+        while searched.room() > 0:
+            batch = min(request.batch_profiles, searched.room())
+            moved: list[int | None]
+            if not seeds or searched.used < global_budget:  # global phase: random profiles
+                candidates, moved = sampler.sample(None, batch, rng), [None] * batch
+            else:  # local phase: perturb a found profile in a field chosen by its success so far
+                picks = [seeds[int(rng.integers(len(seeds)))] for _ in range(batch)]
+                chosen = [int(rng.choice(len(fields), p=weights / weights.sum())) for _ in range(batch)]
+                candidates = [_perturb(p, fields[j], bounds, categories, rng)
+                              for p, j in zip(picks, chosen, strict=True)]
+                moved = list(chosen)
+            for (verdict, example), profile, j in zip(searched.test(candidates), candidates, moved, strict=True):
+                if verdict is None:
+                    continue
+                tested_directed += 1
+                if verdict and _key(example) not in found:
+                    found[_key(example)] = example
+                    seeds.append(profile)
+                    if j is not None:
+                        weights[j] += REWARD
+        random_found: dict[tuple[tuple[str, str], ...], DiscriminationExample] = {}
+        tested_random = 0
+        while random.room() > 0:
+            for verdict, example in random.test(sampler.sample(None, min(request.batch_profiles, random.room()), rng)):
+                if verdict is None:
+                    continue
+                tested_random += 1
+                if verdict:
+                    random_found.setdefault(_key(example), example)
+        ratio = len(found) / len(random_found) if random_found else None
+        return Directed(
+            budget=request.max_probes, directed_found=len(found), random_found=len(random_found),
+            directed_probes=searched.used, random_probes=random.used,
+            directed_rate=_rate(len(found), tested_directed, request.alpha),
+            random_rate=_rate(len(random_found), tested_random, request.alpha), ratio=ratio,
+            examples=tuple(list(found.values())[: request.examples]))
+
+
+def _rate(found: int, tested: int, alpha: float) -> Estimate:
+    interval = wilson(np.array([found]), np.array([tested]), alpha)
+    if tested == 0:
+        return Estimate(None, None, None, None, numerator=0, denominator=0)
+    return Estimate(found / tested, float(interval.low[0]), float(interval.high[0]), interval.method[0],
+                    numerator=float(found), denominator=float(tested))
+
+
+def _categories(sampler: Sampler, protected: set[str]) -> dict[str, list[Any]]:
+    if isinstance(sampler, CopulaSampler):
+        return {c: cats for c, cats in sampler.categories.items()
+                if c not in protected and c not in sampler.name_fields() and len(cats) > 1}
+    return {f.name: list(f.categories) for f in sampler.fields
+            if f.categories and f.name not in protected and len(f.categories) > 1}
+
+
+def _perturb(profile: Record, field: str, bounds: Mapping[str, tuple[float, float, bool]],
+             categories: Mapping[str, list[Any]], rng: np.random.Generator) -> Record:
+    """Move one non-protected field a small step (numeric) or to another category."""
+    out = dict(profile)
+    if field in bounds:
+        low, high, is_int = bounds[field]
+        step = max(1.0 if is_int else 0.0, STEP * (high - low)) * (1 if rng.uniform() < 0.5 else -1)
+        value = float(np.clip((out.get(field) or low) + step, low, high))
+        out[field] = int(round(value)) if is_int else value
+    else:
+        others = [c for c in categories[field] if c != out.get(field)]
+        out[field] = others[int(rng.integers(len(others)))]
+    return out
