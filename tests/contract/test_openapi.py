@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
+from typing import Any
 
 import schemathesis
+from flask import Flask
 from hypothesis import HealthCheck, settings
 from openapi.generate import TARGET, render
 from schemathesis.checks import (
@@ -15,6 +18,7 @@ from schemathesis.checks import (
 )
 
 from fairprobe import Settings, create_app
+from fairprobe.endpoints import TargetGuard
 
 
 def test_committed_spec_matches_the_code() -> None:
@@ -31,7 +35,18 @@ def test_spec_is_openapi_31_with_problem_errors() -> None:
     assert "application/problem+json" in spec["components"]["responses"]["UNPROCESSABLE_ENTITY"]["content"]
 
 
-schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app(Settings()))
+def _no_dns(host: str, *_: Any, **__: Any) -> list[Any]:
+    raise socket.gaierror(socket.EAI_NONAME, "the contract tests resolve no host")
+
+
+def _app() -> Flask:
+    """The app as shipped, except that no generated endpoint URL can reach the network."""
+    app = create_app(Settings())
+    app.extensions["fairprobe.guard"] = TargetGuard(resolve=_no_dns)
+    return app
+
+
+schema = schemathesis.openapi.from_wsgi("/openapi.json", _app())
 
 
 @schema.parametrize()
