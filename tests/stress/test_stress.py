@@ -160,3 +160,23 @@ def test_rates_match_a_hand_count_and_edge_failures_are_located(german: pd.DataF
     assert edges[EdgeFamily.MISSING].applicable and not edges[EdgeFamily.MISSING].concentrated
     assert not edges[EdgeFamily.LONG_NAMES].applicable and "no name field" in edges[EdgeFamily.LONG_NAMES].note
     assert edges[EdgeFamily.BOUNDARY].profiles == 80
+
+
+def test_the_deadline_covers_the_whole_search(client: FlaskClient, reference_records: list[dict[str, Any]]) -> None:
+    import time
+
+    from tests.model_servers import FaultApp, serve
+
+    with serve(FaultApp()) as url:
+        body = {"endpoint": {"url": url + "/timeout", "format": "json", "response_path": "predictions[*].score",
+                             "timeout_s": 0.5, "deadline_s": 2, "batch_size": 50, "concurrency": 2, "retries": 0},
+                "generator": generator(reference_records), "protected": {"sex": ["female", "male"]},
+                "max_probes": 2000, "batch_profiles": 50, "methods": ["causal"]}
+        started = time.monotonic()
+        report = client.post("/v1/stress/discrimination", json=body).get_json()
+        elapsed = time.monotonic() - started
+    assert elapsed < 2 + 1.5  # one call's timeout of slack past the deadline
+    a = report["accounting"]
+    assert a["sent"] == a["answered"] + a["failed"] and a["answered"] == 0
+    assert set(a["failures"]) <= {"timeout", "deadline_exceeded"} and "deadline_exceeded" in a["failures"]
+    assert report["causal"]["stopped"] == "deadline" and report["causal"]["profiles_tested"] == 0

@@ -84,6 +84,7 @@ class EndpointClient:
         self._requests = 0
         self._retries = 0
         self._statuses: Counter[str] = Counter()
+        self._deadline: float | None = None  # set by the first call: one deadline for the whole request
 
     @property
     def batch_size(self) -> int:
@@ -92,9 +93,16 @@ class EndpointClient:
         return self.spec.batch_size
 
     def score(self, records: Sequence[Mapping[str, Any]]) -> Scored:
-        """Send every record; return one answer or failure per record, in order, and the accounting."""
+        """Send every record; return one answer or failure per record, in order, and the accounting.
+
+        ``deadline_s`` runs from the client's first call: a search that calls several times shares it.
+        The accounting covers this call only.
+        """
         start = self.clock()
-        deadline = start + self.spec.deadline_s
+        if self._deadline is None:
+            self._deadline = start + self.spec.deadline_s
+        deadline = self._deadline
+        before = (self._requests, self._retries, Counter(self._statuses))
         raws: list[Raw | None] = [None] * len(records)
         size = self.batch_size
         chunks = [list(range(i, min(i + size, len(records)))) for i in range(0, len(records), size)]
@@ -103,7 +111,7 @@ class EndpointClient:
                 futures = [pool.submit(self._run, session, records, chunk, deadline, raws) for chunk in chunks]
                 for future in futures:
                     future.result()
-        return self._scored(raws, self.clock() - start)
+        return self._scored(raws, self.clock() - start, before)
 
     # ------------------------------------------------------------ sending
 
@@ -207,7 +215,7 @@ class EndpointClient:
 
     # ------------------------------------------------------------ answers
 
-    def _scored(self, raws: list[Raw | None], elapsed: float) -> Scored:
+    def _scored(self, raws: list[Raw | None], elapsed: float, before: tuple[int, int, Counter[str]]) -> Scored:
         scores: list[float | None] = []
         decisions: list[bool | None] = []
         failures: list[ProbeFailure | None] = []
@@ -219,8 +227,8 @@ class EndpointClient:
         failed = Counter(f.value for f in failures if f is not None)
         accounting = Accounting(
             sent=len(raws), answered=len(raws) - sum(failed.values()), failed=sum(failed.values()),
-            failures=dict(sorted(failed.items())), http_statuses=dict(sorted(self._statuses.items())),
-            requests=self._requests, retries=self._retries, elapsed_s=round(elapsed, 4),
+            failures=dict(sorted(failed.items())), http_statuses=dict(sorted((self._statuses - before[2]).items())),
+            requests=self._requests - before[0], retries=self._retries - before[1], elapsed_s=round(elapsed, 4),
             deadline_s=self.spec.deadline_s,
         )
         return Scored(tuple(scores), tuple(decisions), tuple(failures), accounting)
