@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from marshmallow import Schema, fields
 
-from fairprobe.domain.findings import Status
 from fairprobe.schemas.report import (
     AccountingSchema,
     DisparitySchema,
     EstimateSchema,
-    FindingSchema,
     GroupField,
     PolicyOutSchema,
-    summarize,
+    VerdictSchema,
 )
 
 __all__ = ["AccountingSchema", "NameBankSchema", "NameBankSummarySchema", "ProbeReportSchema"]
@@ -61,17 +57,11 @@ class ProbeRecordSchema(Schema):
     versions = fields.Dict(keys=fields.String(), values=fields.String())
 
 
-class ProbeReportSchema(Schema):
-    verdict = fields.Enum(Status, by_value=True)
-    summary = fields.Method("_summary")
-    findings = fields.List(fields.Nested(FindingSchema))
+class ProbeReportSchema(VerdictSchema):
     groups = fields.List(fields.Nested(ProbeGroupSchema))
     comparisons = fields.List(fields.Nested(ComparisonSchema))
     accounting = fields.Nested(AccountingSchema)
     probe = fields.Nested(ProbeRecordSchema)
-
-    def _summary(self, report: Any) -> dict[str, int]:
-        return summarize(report.findings)
 
 
 class NameSchema(Schema):

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields
 from fairprobe.domain.findings import Finding, Status
 from fairprobe.domain.groups import GroupKey
 
-__all__ = ["AccountingSchema", "AuditReportSchema", "summarize"]
+__all__ = ["AccountingSchema", "AuditReportSchema", "VerdictSchema", "summarize"]
 
 Number = fields.Float(allow_none=True)
 
@@ -138,19 +138,24 @@ class SummarySchema(Schema):
     inconclusive = fields.Integer()
 
 
-class AuditReportSchema(Schema):
+class VerdictSchema(Schema):
+    """What every report starts with: the verdict, counts of findings by status, and the findings."""
+
     verdict = fields.Enum(Status, by_value=True)
     summary = fields.Method("_summary")
     findings = fields.List(fields.Nested(FindingSchema))
+
+    def _summary(self, report: Any) -> dict[str, int]:
+        return summarize(report.findings)
+
+
+class AuditReportSchema(VerdictSchema):
     groups = fields.List(fields.Nested(GroupReportSchema))
     indices = fields.List(fields.Nested(IndexSchema))
     overall = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
     audit = fields.Nested(AuditRecordSchema)
     scoring = fields.Nested(AccountingSchema, allow_none=True, metadata={
         "description": "When the audit scored the data through a model endpoint: what happened to each row"})
-
-    def _summary(self, report: Any) -> dict[str, int]:
-        return summarize(report.findings)
 
 
 def summarize(findings: Sequence[Finding]) -> dict[str, int]:

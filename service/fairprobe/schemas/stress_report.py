@@ -6,15 +6,13 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from fairprobe.domain.findings import Status
 from fairprobe.schemas.report import (
     AccountingSchema,
     DisparitySchema,
     EstimateSchema,
-    FindingSchema,
     GroupField,
     PolicyOutSchema,
-    summarize,
+    VerdictSchema,
 )
 
 __all__ = ["DiscriminationReportSchema", "StressReportSchema"]
@@ -58,17 +56,11 @@ class RecordSchema(Schema):
     versions = fields.Dict(keys=fields.String(), values=fields.String())
 
 
-class StressReportSchema(Schema):
-    verdict = fields.Enum(Status, by_value=True)
-    summary = fields.Method("_summary")
-    findings = fields.List(fields.Nested(FindingSchema))
+class StressReportSchema(VerdictSchema):
     groups = fields.List(fields.Nested(StressGroupSchema))
     edge_cases = fields.List(fields.Nested(EdgeFamilySchema))
     accounting = fields.Nested(AccountingSchema)
     stress = fields.Nested(RecordSchema)
-
-    def _summary(self, report: Any) -> dict[str, int]:
-        return summarize(report.findings)
 
 
 class VariantSchema(Schema):
