@@ -18,7 +18,8 @@ import orjson
 
 from fairprobe.domain.endpoint import Format, FormatOptions, ProbeFailure
 
-__all__ = ["BATCHABLE", "SLOT", "AnswerError", "Raw", "decode", "encode", "extract", "fill_slots"]
+__all__ = ["BATCHABLE", "SLOT", "AnswerError", "Raw", "count_marker", "decode", "encode", "extract", "fill_slots",
+           "single_record"]
 
 Raw = float | str | bool | ProbeFailure
 Record = Mapping[str, Any]
@@ -125,7 +126,7 @@ def _body(fmt: Format, options: FormatOptions, records: Sequence[Record]) -> Any
         rows = [_fill(options.record_template, r) if options.record_template is not None else _select(r, options)
                 for r in records]
         template = options.body_template if options.body_template is not None else {"records": RECORDS}
-        if _contains(template, RECORD):
+        if count_marker(template, RECORD):
             return _wrap(template, rows[0], RECORD)
         return _wrap(template, rows, RECORDS)
     if fmt is Format.MLFLOW:
@@ -157,21 +158,22 @@ def _body(fmt: Format, options: FormatOptions, records: Sequence[Record]) -> Any
     return body
 
 
-def _contains(template: Any, marker: str) -> bool:
+def count_marker(template: Any, marker: str) -> int:
+    """How many times ``marker`` (``{{records}}`` or ``{{record}}``) stands as a value in ``template``."""
     if template == marker:
-        return True
+        return 1
     if isinstance(template, list):
-        return any(_contains(t, marker) for t in template)
+        return sum(count_marker(t, marker) for t in template)
     if isinstance(template, dict):
-        return any(_contains(v, marker) for v in template.values())
-    return False
+        return sum(count_marker(v, marker) for v in template.values())
+    return 0
 
 
 def single_record(fmt: Format, options: FormatOptions) -> bool:
     """Whether every call carries exactly one record (chat, or a JSON template with ``{{record}}``)."""
     if fmt is Format.OPENAI_CHAT:
         return True
-    return fmt is Format.JSON and options.body_template is not None and _contains(options.body_template, RECORD)
+    return fmt is Format.JSON and options.body_template is not None and count_marker(options.body_template, RECORD) > 0
 
 
 # ---------------------------------------------------------------- decode

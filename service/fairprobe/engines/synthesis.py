@@ -22,7 +22,7 @@ from scipy import special
 from fairprobe.domain.stress import Condition, EdgeFamily, FieldSpec, FieldType, Generator
 from fairprobe.errors import ValidationFailed
 
-__all__ = ["CopulaSampler", "Sampler", "SchemaSampler", "edge_case", "matches", "sampler_for"]
+__all__ = ["CopulaSampler", "Sampler", "SchemaSampler", "condition_mask", "edge_case", "is_numeric", "sampler_for"]
 
 Record = dict[str, Any]
 #: a mechanical accent for each ASCII vowel and a few consonants: names become non-ASCII, still readable
@@ -34,12 +34,19 @@ def _py(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def matches(value: Any, condition: Condition) -> bool:
+def is_numeric(column: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+
+
+def condition_mask(column: pd.Series, condition: Condition) -> np.ndarray:
+    """Which rows of ``column`` meet ``condition``: equal to its value, or (numbers only) in ``[low, high)``."""
     if not condition.is_range:
-        return bool(value == condition.value)
-    if value is None or isinstance(value, str):
-        return False
-    return (condition.low is None or value >= condition.low) and (condition.high is None or value < condition.high)
+        return np.asarray(column == condition.value, dtype=bool)
+    if not is_numeric(column):
+        return np.zeros(len(column), dtype=bool)
+    low = condition.low if condition.low is not None else -np.inf
+    high = condition.high if condition.high is not None else np.inf
+    return np.asarray(column.between(low, high, inclusive="left"), dtype=bool)
 
 
 class SchemaSampler:
@@ -137,8 +144,7 @@ class CopulaSampler:
         self.columns = list(frame.columns)
         self.min_group_rows = min_group_rows
         self._names = list(name_fields)
-        self.numeric = {c: pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-                        for c in self.columns}
+        self.numeric = {c: is_numeric(frame[c]) for c in self.columns}
         self.integer = {c: pd.api.types.is_integer_dtype(frame[c]) for c in self.columns}
         self.categories = {c: sorted(frame[c].dropna().unique().tolist(), key=str) for c in self.columns
                            if not self.numeric[c]}
@@ -179,7 +185,7 @@ class CopulaSampler:
             return self.frame
         mask = np.ones(len(self.frame), dtype=bool)
         for column, condition in where.items():
-            mask &= np.array([matches(v, condition) for v in self.frame[column].tolist()], dtype=bool)
+            mask &= condition_mask(self.frame[column], condition)
         return self.frame[mask]
 
     def pooled_rows(self, where: Mapping[str, Condition]) -> int | None:

@@ -14,9 +14,9 @@ from fairprobe.engines.groups import all_combinations
 from fairprobe.engines.policy import DEFAULT_RULES
 from fairprobe.schemas import columns
 from fairprobe.schemas.endpoint import EndpointSchema
-from fairprobe.schemas.limits import current_limits
+from fairprobe.schemas.limits import check_probe_budget, current_limits
 from fairprobe.schemas.policy import PolicySchema, build_policy
-from fairprobe.schemas.table import frame_from_data
+from fairprobe.schemas.table import checked_frame, records_of
 
 __all__ = ["AuditRequestSchema", "DataSchema", "ProtectedSchema"]
 
@@ -122,11 +122,7 @@ class AuditRequestSchema(Schema):
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> AuditRequest:
         limits = current_limits()
-        frame = _frame(data["data"])
-        if len(frame) > limits.max_rows:
-            raise ValidationError(f"has {len(frame)} rows; this service accepts at most {limits.max_rows}", "data")
-        if frame.columns.duplicated().any():
-            raise ValidationError("duplicate column names", "data")
+        frame = checked_frame(data["data"], "data")
         positive, negative = data["positive_label"], data.get("negative_label")
         if negative is not None and negative == positive:
             raise ValidationError("must differ from positive_label", "negative_label")
@@ -190,18 +186,5 @@ def _features(frame: pd.DataFrame, data: dict[str, Any]) -> tuple[dict[str, Any]
     names = data.get("features") or [c for c in frame.columns if c not in (data["label"], data.get("weight"))]
     for i, name in enumerate(names):
         columns.require_column(frame, name, f"features[{i}]")
-    limit = current_limits().max_probes
-    if len(frame) > limit:
-        raise ValidationError(f"scoring {len(frame)} rows through the endpoint exceeds this service's "
-                              f"{limit} probes per request", "data")
-    chosen = frame[names]
-    clean = chosen.astype(object).where(pd.notna(chosen), None)
-    return tuple(clean.to_dict("records"))
-
-
-def _frame(data: dict[str, Any]) -> pd.DataFrame:
-    try:
-        return frame_from_data(data)
-    except ValidationError as exc:
-        inner = exc.field_name if exc.field_name != "_schema" else ""
-        raise ValidationError(exc.messages, f"data.{inner}" if inner else "data") from exc
+    check_probe_budget(len(frame), "data")  # one probe per row
+    return records_of(frame[names])

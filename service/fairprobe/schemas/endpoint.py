@@ -11,7 +11,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from fairprobe.domain.endpoint import EndpointSpec, Format, FormatOptions, Output
-from fairprobe.endpoints.formats import RECORD, RECORDS, SLOT, single_record
+from fairprobe.endpoints.formats import RECORD, RECORDS, SLOT, count_marker, single_record
 from fairprobe.schemas.limits import current_limits
 
 __all__ = ["EndpointSchema", "slots_used"]
@@ -19,16 +19,6 @@ __all__ = ["EndpointSchema", "slots_used"]
 FORBIDDEN_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding", "connection"})
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 PATH = re.compile(r"^(?:[^.\[\]]+|\[(?:\*|-?\d+)\])(?:\.[^.\[\]]+|\[(?:\*|-?\d+)\])*$")
-
-
-def _count(template: Any, marker: str) -> int:
-    if template == marker:
-        return 1
-    if isinstance(template, list):
-        return sum(_count(t, marker) for t in template)
-    if isinstance(template, dict):
-        return sum(_count(v, marker) for v in template.values())
-    return 0
 
 
 def slots_used(spec: EndpointSpec) -> set[str]:
@@ -118,7 +108,7 @@ class EndpointSchema(Schema):
         if template is not None:
             if fmt is not Format.JSON:
                 raise ValidationError("only the json format takes a body template", "body_template")
-            if _count(template, RECORDS) + _count(template, RECORD) != 1:
+            if count_marker(template, RECORDS) + count_marker(template, RECORD) != 1:
                 raise ValidationError("must contain '{{records}}' or '{{record}}' exactly once", "body_template")
         if "record_template" in data and fmt is not Format.JSON:
             raise ValidationError("only the json format takes a record template", "record_template")

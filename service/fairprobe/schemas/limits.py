@@ -5,7 +5,9 @@ from __future__ import annotations
 from contextvars import ContextVar
 from dataclasses import dataclass
 
-__all__ = ["Limits", "current_limits", "use_limits"]
+from marshmallow import ValidationError
+
+__all__ = ["Limits", "check_probe_budget", "current_limits", "use_limits"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,3 +30,10 @@ def use_limits(limits: Limits) -> None:
 
 def current_limits() -> Limits:
     return _LIMITS.get()
+
+
+def check_probe_budget(probes: int, field: str) -> None:
+    """Refuse (naming ``field``) a request that would send more probes than the service allows."""
+    limit = current_limits().max_probes
+    if probes > limit:
+        raise ValidationError(f"this request would send {probes} probes; this service allows {limit}", field)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import pandas as pd
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from fairprobe.domain.endpoint import EndpointSpec
@@ -15,9 +14,9 @@ from fairprobe.engines.counterfactual import FLIP_RATE, MEAN_SCORE_DIFFERENCE
 from fairprobe.namebanks import BANKS, load_banks
 from fairprobe.schemas.audit import DataSchema
 from fairprobe.schemas.endpoint import EndpointSchema, slots_used
-from fairprobe.schemas.limits import current_limits
+from fairprobe.schemas.limits import check_probe_budget
 from fairprobe.schemas.policy import ProbePolicySchema, build_policy
-from fairprobe.schemas.table import frame_from_data
+from fairprobe.schemas.table import checked_frame, records_of
 
 __all__ = ["DEFAULT_PROBE_RULES", "FlipRequestSchema", "NameSwapRequestSchema", "profiles_from"]
 
@@ -32,16 +31,7 @@ MAX_VALUES = 20
 
 def profiles_from(data: dict[str, Any], id_field: str | None, field: str = "profiles") -> Profiles:
     """Rows of the request's data as records; the id field is kept aside and never sent to the model."""
-    try:
-        frame = frame_from_data(data)
-    except ValidationError as exc:
-        inner = exc.field_name if exc.field_name != "_schema" else ""
-        raise ValidationError(exc.messages, f"{field}.{inner}" if inner else field) from exc
-    limits = current_limits()
-    if len(frame) > limits.max_rows:
-        raise ValidationError(f"has {len(frame)} rows; this service accepts at most {limits.max_rows}", field)
-    if frame.columns.duplicated().any():
-        raise ValidationError("duplicate column names", field)
+    frame = checked_frame(data, field)
     if id_field is not None:
         if id_field not in frame:
             raise ValidationError(f"no column {id_field!r} in {field}", "id_field")
@@ -52,9 +42,7 @@ def profiles_from(data: dict[str, Any], id_field: str | None, field: str = "prof
         id_list = tuple(ids)
     else:
         id_list = tuple(str(i) for i in range(len(frame)))
-    clean = frame.astype(object).where(pd.notna(frame), None)
-    records: list[dict[str, Any]] = clean.to_dict("records")  # type: ignore[assignment]
-    return Profiles(ids=id_list, records=tuple(records))
+    return Profiles(ids=id_list, records=records_of(frame))
 
 
 def _require_fields(profiles: Profiles, names: list[tuple[str, str]]) -> None:
@@ -72,12 +60,6 @@ def _check_endpoint_slots(endpoint: EndpointSpec, profiles: Profiles) -> None:
     for field in endpoint.options.fields or ():
         if field not in present:
             raise ValidationError(f"the profiles have no field {field!r}", "endpoint.fields")
-
-
-def _check_budget(probes: int, field: str) -> None:
-    limit = current_limits().max_probes
-    if probes > limit:
-        raise ValidationError(f"this request would send {probes} probes; this service allows {limit}", field)
 
 
 class NameFieldsSchema(Schema):
@@ -189,7 +171,7 @@ class NameSwapRequestSchema(Schema):
                                    if slots.get(k_)]
                         + [(f, f"name_fields.text_fields[{i}]") for i, f in enumerate(slots["text_fields"])])
         _check_endpoint_slots(data["endpoint"], profiles)
-        _check_budget(len(profiles.records) * len(groups) * k, "names_per_group")
+        check_probe_budget(len(profiles.records) * len(groups) * k, "names_per_group")
         attributes = {a for g in groups for a in g.attributes}
         return NameSwapRequest(
             endpoint=data["endpoint"], profiles=profiles,
@@ -258,7 +240,7 @@ class FlipRequestSchema(Schema):
             flips.append(AttributeFlip(attribute=name, values=tuple(values), proxies=flip["proxies"]))
         if len({f.attribute for f in flips}) != len(flips):
             raise ValidationError("each attribute may be flipped once", "flips")
-        _check_budget(probes, "flips")
+        check_probe_budget(probes, "flips")
         return FlipRequest(
             endpoint=data["endpoint"], profiles=profiles, flips=tuple(flips),
             policy=build_policy(data.get("policy"), DEFAULT_PROBE_RULES, [f.attribute for f in flips]),

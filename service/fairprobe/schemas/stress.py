@@ -23,12 +23,13 @@ from fairprobe.domain.stress import (
     TruthRule,
 )
 from fairprobe.engines.stress import OPERATORS
+from fairprobe.engines.synthesis import condition_mask, is_numeric
 from fairprobe.namebanks import BANKS, load_banks
 from fairprobe.schemas.audit import DataSchema
 from fairprobe.schemas.endpoint import EndpointSchema
-from fairprobe.schemas.limits import current_limits
+from fairprobe.schemas.limits import check_probe_budget, current_limits
 from fairprobe.schemas.policy import StressPolicySchema, build_policy
-from fairprobe.schemas.table import frame_from_data
+from fairprobe.schemas.table import checked_frame
 
 __all__ = ["DEFAULT_STRESS_RULES", "DiscriminationRequestSchema", "StressRequestSchema"]
 
@@ -176,10 +177,7 @@ class GeneratorSchema(Schema):
             rule = TruthRule(tuple((c["field"], c["op"], c["value"]) for c in truth)) if truth else None
             return Generator(kind="schema", fields=tuple(specs), truth=rule)
         ref = data["reference"]
-        try:
-            frame = frame_from_data(ref["data"])
-        except ValidationError as exc:
-            raise ValidationError(exc.messages, "reference.data") from exc
+        frame = checked_frame(ref["data"], "reference.data")
         wanted = ref.get("fields_") or [c for c in frame.columns if c != ref.get("count")]
         for key, names in (("fields", wanted), ("protected", ref["protected"]), ("name_fields", ref["name_fields"])):
             missing = [c for c in names if c not in frame.columns]
@@ -244,17 +242,12 @@ def _check_condition(generator: Generator, field: str, condition: Condition, whe
     assert frame is not None
     if field not in frame.columns:
         raise ValidationError(f"no column {field!r} in the reference data", where)
-    column = frame[field]
-    numeric = pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-    if condition.is_range:
-        if not numeric:
-            raise ValidationError(f"{field} is not numeric; give a value", where)
-        inside = column.between(condition.low if condition.low is not None else -np.inf,
-                                condition.high if condition.high is not None else np.inf, inclusive="left")
-        if not inside.any():
-            raise ValidationError(f"an impossible range: no reference row has {field} in it", where)
-    elif not (column == condition.value).any():
-        raise ValidationError(f"no reference row has {field} = {condition.value!r}", where)
+    if condition.is_range and not is_numeric(frame[field]):
+        raise ValidationError(f"{field} is not numeric; give a value", where)
+    if not condition_mask(frame[field], condition).any():
+        problem = (f"an impossible range: no reference row has {field} in it" if condition.is_range
+                   else f"no reference row has {field} = {condition.value!r}")
+        raise ValidationError(problem, where)
 
 
 class TargetGroupSchema(Schema):
@@ -305,10 +298,7 @@ class StressRequestSchema(Schema):
         groups = _groups(data, generator)
         families = tuple(dict.fromkeys(data["edge_cases"]))
         probes = len(groups) * (data["profiles_per_group"] + len(families) * data["edge_profiles_per_group"])
-        limit = current_limits().max_probes
-        if probes > limit:
-            raise ValidationError(f"this request would send {probes} probes; this service allows {limit}",
-                                  "profiles_per_group")
+        check_probe_budget(probes, "profiles_per_group")
         attributes = {a for g in groups for a in g.where}
         return StressRequest(
             endpoint=data["endpoint"], generator=generator, groups=groups, reference=data["reference"],

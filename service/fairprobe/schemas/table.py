@@ -13,7 +13,9 @@ from typing import Any
 import pandas as pd
 from marshmallow import ValidationError
 
-__all__ = ["frame_from_data"]
+from fairprobe.schemas.limits import current_limits
+
+__all__ = ["checked_frame", "frame_from_data", "records_of"]
 
 
 def _from_records(records: Any) -> pd.DataFrame:
@@ -67,3 +69,25 @@ def frame_from_data(data: Mapping[str, Any]) -> pd.DataFrame:
     if len(frame) == 0:
         raise ValidationError("has no rows", kind)
     return frame
+
+
+def checked_frame(data: Mapping[str, Any], field: str) -> pd.DataFrame:
+    """:func:`frame_from_data` with its errors under ``field``, the service's row limit and unique columns."""
+    try:
+        frame = frame_from_data(data)
+    except ValidationError as exc:
+        inner = exc.field_name if exc.field_name != "_schema" else ""
+        raise ValidationError(exc.messages, f"{field}.{inner}" if inner else field) from exc
+    limit = current_limits().max_rows
+    if len(frame) > limit:
+        raise ValidationError(f"has {len(frame)} rows; this service accepts at most {limit}", field)
+    if frame.columns.duplicated().any():
+        raise ValidationError("duplicate column names", field)
+    return frame
+
+
+def records_of(frame: pd.DataFrame) -> tuple[dict[str, Any], ...]:
+    """The rows as plain records, a missing value as ``None`` (JSON null)."""
+    clean = frame.astype(object).where(pd.notna(frame), None)
+    rows: list[dict[str, Any]] = clean.to_dict("records")  # type: ignore[assignment]
+    return tuple(rows)
