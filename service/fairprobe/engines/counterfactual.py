@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from fairprobe.domain.endpoint import Scored, Scorer
-from fairprobe.domain.findings import Estimate, Reason
+from fairprobe.domain.findings import Estimate
 from fairprobe.domain.groups import GroupKey
 from fairprobe.domain.names import NameGroup
 from fairprobe.domain.policy import Policy
@@ -31,9 +31,9 @@ from fairprobe.domain.probes import (
     ProfileGap,
 )
 from fairprobe.engines.audit import VERSIONS
+from fairprobe.engines.measures import mean_estimate, rate_estimate
 from fairprobe.engines.policy import Candidate, judge, verdict
-from fairprobe.stats.paired import flip_rate_test, mean_interval, paired_decisions, paired_scores
-from fairprobe.stats.proportions import wilson
+from fairprobe.stats.paired import flip_rate_test, paired_decisions, paired_scores
 
 __all__ = ["FLIP_RATE", "MEAN_SCORE_DIFFERENCE", "POSITIVE_RATE_DIFFERENCE", "PROBE_METRICS",
            "AttributeFlipProbe", "NameSwapProbe"]
@@ -80,16 +80,10 @@ def _group_metrics(arm: _Arm, alpha: float) -> tuple[int, int, dict[str, Estimat
     answered = ~np.isnan(scores)
     has = answered.any(axis=1)
     per_profile = np.array([row[ok].mean() for row, ok in zip(scores[has], answered[has], strict=True)])
-    mean, low, high = mean_interval(per_profile, alpha)
-    positives, total = float(np.nansum(decisions)), float(answered.sum())
-    interval = wilson(np.array([positives]), np.array([total]), alpha)
-    empty = Estimate(None, None, None, None, reason=Reason.EMPTY_GROUP)
     metrics = {
-        "mean_score": empty if mean is None else Estimate(mean, low, high, "t_interval" if low is not None else None,
-                                                           denominator=float(has.sum())),
-        "positive_rate": empty if total == 0 else Estimate(
-            positives / total, float(interval.low[0]), float(interval.high[0]), "wilson_over_probes",
-            numerator=positives, denominator=total),
+        "mean_score": mean_estimate(per_profile, alpha),
+        "positive_rate": rate_estimate(float(np.nansum(decisions)), float(answered.sum()), alpha,
+                                       method="wilson_over_probes"),
     }
     return int(has.sum()), int(answered.sum()), metrics
 

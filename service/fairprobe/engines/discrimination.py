@@ -12,6 +12,7 @@ profiles each finds.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -19,7 +20,6 @@ from typing import Any
 import numpy as np
 
 from fairprobe.domain.endpoint import Accounting, Scored, Scorer
-from fairprobe.domain.findings import Estimate
 from fairprobe.domain.stress import (
     Causal,
     Directed,
@@ -29,6 +29,7 @@ from fairprobe.domain.stress import (
     StressRecord,
 )
 from fairprobe.engines.audit import VERSIONS
+from fairprobe.engines.measures import rate_estimate
 from fairprobe.engines.synthesis import CopulaSampler, Sampler, sampler_for
 from fairprobe.stats.proportions import wilson
 
@@ -73,21 +74,20 @@ class _Budget:
             out.append((verdict, example))
         return out
 
-    def accounting(self) -> Accounting:
-        parts = self.parts
-        failures: dict[str, int] = {}
-        statuses: dict[str, int] = {}
-        for a in parts:
-            for k, v in a.failures.items():
-                failures[k] = failures.get(k, 0) + v
-            for k, v in a.http_statuses.items():
-                statuses[k] = statuses.get(k, 0) + v
-        return Accounting(
-            sent=sum(a.sent for a in parts), answered=sum(a.answered for a in parts),
-            failed=sum(a.failed for a in parts), failures=dict(sorted(failures.items())),
-            http_statuses=dict(sorted(statuses.items())), requests=sum(a.requests for a in parts),
-            retries=sum(a.retries for a in parts), elapsed_s=round(sum(a.elapsed_s for a in parts), 4),
-            deadline_s=parts[0].deadline_s if parts else 0.0)
+
+def _merged(parts: Sequence[Accounting]) -> Accounting:
+    """One accounting for every call of the searches."""
+    failures: Counter[str] = Counter()
+    statuses: Counter[str] = Counter()
+    for a in parts:
+        failures.update(a.failures)
+        statuses.update(a.http_statuses)
+    return Accounting(
+        sent=sum(a.sent for a in parts), answered=sum(a.answered for a in parts),
+        failed=sum(a.failed for a in parts), failures=dict(sorted(failures.items())),
+        http_statuses=dict(sorted(statuses.items())), requests=sum(a.requests for a in parts),
+        retries=sum(a.retries for a in parts), elapsed_s=round(sum(a.elapsed_s for a in parts), 4),
+        deadline_s=parts[0].deadline_s if parts else 0.0)
 
 
 def _key(example: DiscriminationExample) -> tuple[tuple[str, str], ...]:
@@ -119,10 +119,8 @@ class DiscriminationSearch:
             random = _Budget(self.scorer, combos, request.max_probes)
             budgets += [searched, random]
             directed = self._directed(request, sampler, searched, random, rng)
-        merged = _Budget(self.scorer, combos, 0)
-        merged.parts = [a for b in budgets for a in b.parts]
         return DiscriminationReport(
-            causal=causal, directed=directed, accounting=merged.accounting(),
+            causal=causal, directed=directed, accounting=_merged([a for b in budgets for a in b.parts]),
             stress=StressRecord(request_id=self.request_id, created_at=self.clock().isoformat(timespec="seconds"),
                                 generator=request.generator.kind, seed=request.seed,
                                 policy=None, versions=VERSIONS),
@@ -150,7 +148,7 @@ class DiscriminationSearch:
             if budget.parts and budget.parts[-1].failures.get("deadline_exceeded"):
                 stopped = "deadline"
                 break
-        rate = _rate(found, tested, request.alpha)
+        rate = rate_estimate(float(found), float(tested), request.alpha)
         return Causal(rate=rate, profiles_tested=tested, discriminatory=found, probes=budget.used, stopped=stopped,
                       examples=tuple(examples))
 
@@ -198,17 +196,9 @@ class DiscriminationSearch:
         return Directed(
             budget=request.max_probes, directed_found=len(found), random_found=len(random_found),
             directed_probes=searched.used, random_probes=random.used,
-            directed_rate=_rate(len(found), tested_directed, request.alpha),
-            random_rate=_rate(len(random_found), tested_random, request.alpha), ratio=ratio,
+            directed_rate=rate_estimate(float(len(found)), float(tested_directed), request.alpha),
+            random_rate=rate_estimate(float(len(random_found)), float(tested_random), request.alpha), ratio=ratio,
             examples=tuple(list(found.values())[: request.examples]))
-
-
-def _rate(found: int, tested: int, alpha: float) -> Estimate:
-    interval = wilson(np.array([found]), np.array([tested]), alpha)
-    if tested == 0:
-        return Estimate(None, None, None, None, numerator=0, denominator=0)
-    return Estimate(found / tested, float(interval.low[0]), float(interval.high[0]), interval.method[0],
-                    numerator=float(found), denominator=float(tested))
 
 
 def _categories(sampler: Sampler, protected: set[str]) -> dict[str, list[Any]]:

@@ -17,8 +17,18 @@ from fairprobe.engines.aif360_adapter import GroupMetrics
 from fairprobe.engines.catalogue import DISPARITIES, FAVORABLE_RATE, RATES, RateDef, favorable_cells
 from fairprobe.engines.groups import Partition
 from fairprobe.stats import proportions
+from fairprobe.stats.paired import mean_interval
 
-__all__ = ["EffectiveCounts", "RateCounts", "disparities", "effective_counts", "estimates", "relative_gap"]
+__all__ = [
+    "EffectiveCounts",
+    "RateCounts",
+    "disparities",
+    "effective_counts",
+    "estimates",
+    "mean_estimate",
+    "rate_estimate",
+    "relative_gap",
+]
 
 
 
@@ -153,3 +163,22 @@ def relative_gap(
         test=str(test.test[0]) if _finite(test.p_value[0]) is not None else None,
     )
 
+
+
+def rate_estimate(successes: float, n: float, alpha: float, *, method: str = proportions.WILSON,
+                  reason: Reason = Reason.EMPTY_GROUP) -> Estimate:
+    """``successes / n`` with its Wilson interval (``method`` names how it was counted); null with ``reason``
+    when ``n`` is 0."""
+    if n == 0:
+        return Estimate(None, None, None, None, reason=reason)
+    interval = proportions.wilson(np.array([successes]), np.array([n]), alpha)
+    return Estimate(successes / n, float(interval.low[0]), float(interval.high[0]), method,
+                    numerator=successes, denominator=n)
+
+
+def mean_estimate(values: np.ndarray, alpha: float) -> Estimate:
+    """The mean of ``values`` with its Student-t interval (none for a single value); null when empty."""
+    mean, low, high = mean_interval(values, alpha)
+    if mean is None:
+        return Estimate(None, None, None, None, reason=Reason.EMPTY_GROUP)
+    return Estimate(mean, low, high, "t_interval" if low is not None else None, denominator=float(len(values)))

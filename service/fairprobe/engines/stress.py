@@ -29,10 +29,10 @@ from fairprobe.domain.stress import (
     TruthRule,
 )
 from fairprobe.engines.audit import VERSIONS
+from fairprobe.engines.measures import mean_estimate, rate_estimate
 from fairprobe.engines.policy import Candidate, judge, verdict
 from fairprobe.engines.synthesis import edge_case, sampler_for
-from fairprobe.stats.paired import mean_interval
-from fairprobe.stats.proportions import FISHER, compare_rates, wilson
+from fairprobe.stats.proportions import FISHER, compare_rates
 
 __all__ = ["STRESS_METRICS", "StressTest", "truth_labels"]
 
@@ -64,14 +64,6 @@ def truth_labels(rule: TruthRule, records: Sequence[Mapping[str, Any]]) -> np.nd
                 out[i] = False
                 break
     return out
-
-
-def _estimate(successes: float, n: float, alpha: float, reason: Reason = Reason.EMPTY_GROUP) -> Estimate:
-    if n == 0:
-        return Estimate(None, None, None, None, reason=reason)
-    interval = wilson(np.array([successes]), np.array([n]), alpha)
-    return Estimate(successes / n, float(interval.low[0]), float(interval.high[0]), interval.method[0],
-                    numerator=successes, denominator=n)
 
 
 def _rate_gap(c1: float, n1: float, c2: float, n2: float, alpha: float) -> tuple[Disparity, Disparity]:
@@ -155,12 +147,9 @@ class StressTest:
         out = []
         for group in request.groups:
             scores, decisions, labels = outcomes[group.name]
-            mean, low, high = mean_interval(scores, alpha)
             metrics = {
-                "mean_score": Estimate(mean, low, high, "t_interval" if low is not None else None,
-                                       denominator=float(scores.size)) if mean is not None
-                else Estimate(None, None, None, None, reason=Reason.EMPTY_GROUP),
-                "positive_rate": _estimate(float(decisions.sum()), float(decisions.size), alpha),
+                "mean_score": mean_estimate(scores, alpha),
+                "positive_rate": rate_estimate(float(decisions.sum()), float(decisions.size), alpha),
             }
             difference, ratio = _rate_gap(float(decisions.sum()), decisions.size, float(ref_decisions.sum()),
                                           ref_decisions.size, alpha)
@@ -169,8 +158,8 @@ class StressTest:
             if labels is not None and ref_labels is not None:
                 for metric, want in (("true_positive_rate", True), ("false_positive_rate", False)):
                     sel, ref_sel = labels == want, ref_labels == want
-                    metrics[metric] = _estimate(float(decisions[sel].sum()), float(sel.sum()), alpha,
-                                                Reason.ZERO_DENOMINATOR)
+                    metrics[metric] = rate_estimate(float(decisions[sel].sum()), float(sel.sum()), alpha,
+                                                    reason=Reason.ZERO_DENOMINATOR)
                     disparities[metric + "_difference"] = _rate_gap(
                         float(decisions[sel].sum()), float(sel.sum()), float(ref_decisions[ref_sel].sum()),
                         float(ref_sel.sum()), alpha)[0]
@@ -219,5 +208,5 @@ class StressTest:
         concentrated = p is not None and p < alpha
         note_text = (f"{failed} of {total} edge-case probes failed" +
                      ("; failures concentrate in some groups" if concentrated else ""))
-        return EdgeFamilyReport(family, True, total, failed, _estimate(float(failed), float(total), alpha),
+        return EdgeFamilyReport(family, True, total, failed, rate_estimate(float(failed), float(total), alpha),
                                 by_group, dict(sorted(reasons.items())), p, test, concentrated, note_text)
