@@ -28,10 +28,7 @@ blp = Blueprint("audits", __name__, url_prefix="/v1", description="Audit a datas
         "data": {"type": "string", "format": "binary", "description": "The data as a CSV file with a header row."},
     },
 }}}})
-@blp.alt_response(400, response="BAD_REQUEST")
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
-@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@blp.body_errors
 def create_audit(audit: AuditRequest) -> AuditReport:
     """Audit a dataset (JSON rows, columns, CSV or a counts table) and return findings and a verdict."""
     scorer = scorer_for(audit.endpoint, seed=audit.seed) if audit.endpoint is not None else None

@@ -6,6 +6,7 @@ A multipart audit sends the same JSON as ``POST /v1/audits`` (less ``data``) in 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -67,3 +68,13 @@ class Blueprint(_SmorestBlueprint):  # type: ignore[misc]
     """flask-smorest's Blueprint reading bodies with ``RequestParser``."""
 
     ARGUMENTS_PARSER = RequestParser()
+
+    #: what any view that reads a request body may answer besides 200 (and 422, documented by arguments)
+    BODY_ERRORS = ((400, "BAD_REQUEST"), (401, "UNAUTHORIZED"), (413, "REQUEST_ENTITY_TOO_LARGE"),
+                   (415, "UNSUPPORTED_MEDIA_TYPE"))
+
+    def body_errors(self, view: Callable[..., Any]) -> Callable[..., Any]:
+        """Document the problem responses every body-reading view shares."""
+        for status, name in reversed(self.BODY_ERRORS):
+            view = self.alt_response(status, response=name)(view)
+        return view

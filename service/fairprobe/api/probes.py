@@ -20,10 +20,7 @@ blp = Blueprint("probes", __name__, url_prefix="/v1/probes",
 @blp.route("/name-swap", methods=["POST"])
 @blp.arguments(NameSwapRequestSchema)
 @blp.response(200, ProbeReportSchema)
-@blp.alt_response(400, response="BAD_REQUEST")
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
-@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@blp.body_errors
 def name_swap(probe: NameSwapRequest) -> ProbeReport:
     """Send each profile with only the name changed; compare every name group with the reference."""
     scorer = scorer_for(probe.endpoint, seed=probe.seed)
@@ -33,10 +30,7 @@ def name_swap(probe: NameSwapRequest) -> ProbeReport:
 @blp.route("/flip", methods=["POST"])
 @blp.arguments(FlipRequestSchema)
 @blp.response(200, ProbeReportSchema)
-@blp.alt_response(400, response="BAD_REQUEST")
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
-@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@blp.body_errors
 def flip(probe: FlipRequest) -> ProbeReport:
     """Send each profile with a protected attribute (and its proxies) flipped; compare with the original."""
     scorer = scorer_for(probe.endpoint, seed=probe.seed)

@@ -21,10 +21,7 @@ blp = Blueprint("stress", __name__, url_prefix="/v1/stress",
 @blp.route("", methods=["POST"])
 @blp.arguments(StressRequestSchema)
 @blp.response(200, StressReportSchema)
-@blp.alt_response(400, response="BAD_REQUEST")
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
-@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@blp.body_errors
 def stress(request: StressRequest) -> StressReport:
     """Oversample target groups with synthetic profiles and edge cases; compare outcomes with the reference."""
     scorer = scorer_for(request.endpoint, seed=request.seed)
@@ -34,10 +31,7 @@ def stress(request: StressRequest) -> StressReport:
 @blp.route("/discrimination", methods=["POST"])
 @blp.arguments(DiscriminationRequestSchema)
 @blp.response(200, DiscriminationReportSchema)
-@blp.alt_response(400, response="BAD_REQUEST")
-@blp.alt_response(401, response="UNAUTHORIZED")
-@blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
-@blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+@blp.body_errors
 def discrimination(request: DiscriminationRequest) -> DiscriminationReport:
     """Causal discrimination rate (Themis) and directed search (AEQUITAS) against random sampling."""
     scorer = scorer_for(request.endpoint, seed=request.seed)
