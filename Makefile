@@ -36,6 +36,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_probes.py
 	$(BIN)/python benchmarks/bench_discrimination.py
+	$(BIN)/python benchmarks/bench_decisions.py
 
 ## Regenerate openapi/openapi.yaml from the schemas (a test fails when it drifts).
 openapi: setup

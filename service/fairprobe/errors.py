@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "FairprobeError",
@@ -32,10 +33,13 @@ class FairprobeError(Exception):
     slug: str = "internal-error"
     title: str = "Internal server error"
 
-    def __init__(self, detail: str, *, errors: Sequence[FieldError] = ()) -> None:
+    def __init__(self, detail: str, *, errors: Sequence[FieldError] = (),
+                 extensions: Mapping[str, Any] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
         self.errors = tuple(errors)
+        #: RFC 9457 extension members added to the problem body (plain JSON values)
+        self.extensions = dict(extensions or {})
 
 
 class InvalidRequest(FairprobeError):
@@ -76,8 +80,19 @@ class ValidationFailed(FairprobeError):
 
 
 class ModelUnavailable(FairprobeError):
-    """The model endpoint answered none of the probes, so there is nothing to audit (502)."""
+    """The model endpoint answered none of the probes, so there is nothing to judge (502).
+
+    The problem carries the accounting (``sent``, ``failed`` by reason, HTTP statuses), so the caller sees
+    what happened to every probe.
+    """
 
     status = 502
     slug = "model-unavailable"
     title = "The model endpoint answered no probe"
+
+    @classmethod
+    def with_accounting(cls, what: str, accounting: Any) -> ModelUnavailable:
+        """``accounting`` is a ``domain.endpoint.Accounting``; its failures go into the detail."""
+        reasons = ", ".join(f"{k}: {v}" for k, v in accounting.failures.items()) or "none answered"
+        return cls(f"none of the {accounting.sent} {what} was answered ({reasons})",
+                   extensions={"accounting": accounting.as_dict()})

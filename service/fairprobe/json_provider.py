@@ -16,6 +16,7 @@ class StrictJSONProvider(DefaultJSONProvider):
     so a NaN that leaks into a response raises instead of producing invalid JSON."""
 
     sort_keys = False
+    ensure_ascii = False  # explanations print "≥" and "–" as themselves, not as \u escapes
 
     def dumps(self, obj: Any, **kwargs: Any) -> str:
         kwargs.setdefault("default", self.default)

@@ -43,9 +43,10 @@ def flatten_messages(messages: Any, prefix: str = "") -> list[FieldError]:
 
 
 def problem_response(
-    status: int, slug: str, title: str, detail: str, errors: tuple[FieldError, ...] = ()
+    status: int, slug: str, title: str, detail: str, errors: tuple[FieldError, ...] = (),
+    extensions: Mapping[str, Any] | None = None,
 ) -> Response:
-    """Build the problem+json response; ``errors`` list each bad field."""
+    """Build the problem+json response; ``errors`` list each bad field; ``extensions`` add members."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + slug,
         "title": title,
@@ -56,12 +57,14 @@ def problem_response(
     }
     if errors:
         body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    for key, value in (extensions or {}).items():
+        body.setdefault(key, value)
     response = Response(json.dumps(body), status=status, mimetype=PROBLEM_MIME)
     return response
 
 
 def _from_fairprobe(error: FairprobeError) -> Response:
-    return problem_response(error.status, error.slug, error.title, error.detail, error.errors)
+    return problem_response(error.status, error.slug, error.title, error.detail, error.errors, error.extensions)
 
 
 _HTTP_SLUGS = {

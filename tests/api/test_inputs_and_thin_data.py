@@ -66,7 +66,7 @@ def test_thin_groups_are_inconclusive_with_reasons(client: FlaskClient) -> None:
     assert one["n"] == 1
     assert one["metrics"]["false_positive_rate"] == {
         "value": None, "ci_low": None, "ci_high": None, "ci_method": None, "numerator": 0.0,
-        "denominator": 0.0, "reason": "zero_denominator"}
+        "denominator": 0.0, "reason": "zero_denominator", "ci_level": None}
     same = groups["same"]
     assert same["metrics"]["true_positive_rate"]["value"] is None
     assert same["disparities"]["equal_opportunity_difference"]["reason"] == "zero_denominator"
@@ -79,17 +79,23 @@ def test_thin_groups_are_inconclusive_with_reasons(client: FlaskClient) -> None:
     assert all(f["status"] != "pass" for f in report["findings"] if f["group"]["g"] == "one")
 
 
-def test_small_tables_use_fisher_exact(client: FlaskClient) -> None:
+def test_small_tables_use_fisher_exact_under_the_parity_rule(client: FlaskClient) -> None:
     records = [{"g": "a", "y": 1, "p": int(i < 9)} for i in range(10)] + \
               [{"g": "b", "y": 1, "p": int(i < 2)} for i in range(10)]
-    report = client.post("/v1/audits", json={"data": {"records": records}, "label": "y", "prediction": "p",
-                                             "protected": [{"attribute": "g", "reference": "a"}],
-                                             "policy": {"rules": [{"metric": "selection_rate",
-                                                                   "max_relative_gap": 0.15}],
-                                                        "min_group_size": 5}}).json
-    finding = report["findings"][0]
+    body = {"data": {"records": records}, "label": "y", "prediction": "p",
+            "protected": [{"attribute": "g", "reference": "a"}],
+            "policy": {"rules": [{"metric": "selection_rate", "max_relative_gap": 0.15}], "min_group_size": 5,
+                       "decision_rule": "parity"}}
+    finding = client.post("/v1/audits", json=body).json["findings"][0]
     assert finding["test"] == "fisher_exact"
     # hand computation: Fisher's exact two-sided p for [[2, 8], [9, 1]] is 0.005477...
     assert abs(finding["p_value"] - 0.0054775) < 1e-6
     assert finding["value"] == pytest.approx(0.2 / 0.9 - 1)
     assert finding["status"] == "fail"
+    assert finding["ci_level"] == 0.95
+
+    body["policy"]["decision_rule"] = "bound"
+    finding = client.post("/v1/audits", json=body).json["findings"][0]
+    assert finding["test"] == "mover_r_wilson_test_vs_bound" and finding["ci_level"] == pytest.approx(0.9)
+    # the whole 90% interval of the gap lies below -0.15: shown broken
+    assert finding["ci_high"] < -0.15 and finding["status"] == "fail"

@@ -67,6 +67,12 @@ def profiles(data_dir: Path) -> list[dict[str, Any]]:
     return base_profiles(data_dir, 40)
 
 
+@pytest.fixture(scope="session")
+def many_profiles(data_dir: Path) -> list[dict[str, Any]]:
+    """Enough profiles for a flip rate of 0 to show a 1% bound is met: 0 of n needs 0.99**n < 0.05, n >= 299."""
+    return base_profiles(data_dir, 320, seed=2)
+
+
 @pytest.fixture
 def settings() -> Settings:
     """Loopback opened for the fixtures' model servers, as an operator would open an internal host."""

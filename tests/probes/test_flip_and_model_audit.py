@@ -45,14 +45,25 @@ def test_flipping_an_attribute_the_model_uses_fails(client: FlaskClient, fair_se
 
 
 def test_flipping_an_attribute_the_model_ignores_passes(client: FlaskClient, fair_server: str,
-                                                        profiles: list[dict[str, Any]]) -> None:
-    rows = [{**p, "region": "north" if i % 2 else "south"} for i, p in enumerate(profiles)]
+                                                        many_profiles: list[dict[str, Any]]) -> None:
+    rows = [{**p, "id": f"r{i}", "region": "north" if i % 2 else "south"} for i, p in enumerate(many_profiles * 2)]
+    # region reaches the model (MLflow records carry every field) and the model ignores it
     body = {**flip_body(fair_server, rows, [{"attribute": "region"}]), "policy": {
         "rules": [{"metric": "flip_rate", "max": 0.01}, {"metric": "mean_score_difference", "max_abs": 0.02}],
         "min_group_size": 20}}
+    body["endpoint"] = {"url": fair_server + "/invocations", "format": "mlflow", "mlflow_orient": "records"}
     report = client.post("/v1/probes/flip", json=body).get_json()
     assert report["verdict"] == "pass"
     assert all(c["metrics"]["flip_rate"]["value"] == 0 for c in report["comparisons"])
+
+
+def test_a_flip_of_a_field_that_is_never_sent_is_refused_before_any_call(
+        client: FlaskClient, fair_server: str, fair_app: Any, profiles: list[dict[str, Any]]) -> None:
+    rows = [{**p, "region": "north" if i % 2 else "south"} for i, p in enumerate(profiles)]
+    response = client.post("/v1/probes/flip", json=flip_body(fair_server, rows, [{"attribute": "region"}]))
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert [e["field"] for e in response.get_json()["errors"]] == ["endpoint.fields"]
+    assert sum(fair_app.calls.values()) == 0
 
 
 class RecordingScorer:

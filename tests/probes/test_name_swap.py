@@ -76,8 +76,8 @@ def test_the_name_sensitive_model_fails_with_significance(client: FlaskClient, b
     assert {w["profile_id"] for w in worst} <= {p["id"] for p in profiles}
 
 
-def test_the_fair_model_passes(client: FlaskClient, fair_server: str, profiles: list[dict[str, Any]]) -> None:
-    report = client.post("/v1/probes/name-swap", json=request_body(fair_server, profiles)).get_json()
+def test_the_fair_model_passes(client: FlaskClient, fair_server: str, many_profiles: list[dict[str, Any]]) -> None:
+    report = client.post("/v1/probes/name-swap", json=request_body(fair_server, many_profiles)).get_json()
     assert report["verdict"] == "pass", report["findings"]
     for comparison in report["comparisons"]:
         assert comparison["metrics"]["mean_score_difference"]["value"] == 0
@@ -131,3 +131,43 @@ def test_text_templates_get_the_names() -> None:
     slots = NameSlots(full_name="name")
     assert with_name({"name": "Pat Q. Doe"}, slots, "Jamal", None) == {"name": "Jamal Q. Doe"}
     assert with_name({"name": "Pat Doe"}, slots, "Jamal", "Washington") == {"name": "Jamal Washington"}
+
+
+def test_a_flip_rate_of_0_in_40_is_not_a_pass(client: FlaskClient, fair_server: str,
+                                              profiles: list[dict[str, Any]]) -> None:
+    """0 flips in 40 profiles: the exact 90% interval reaches 7.2%, far above a 1% bound; the finding says
+    how many profiles would decide it."""
+    report = client.post("/v1/probes/name-swap", json=request_body(fair_server, profiles)).get_json()
+    flips = [f for f in report["findings"] if f["metric"] == "flip_rate"]
+    assert flips and all(f["value"] == 0 for f in flips)
+    for f in flips:
+        assert f["status"] == "inconclusive" and f["reason"] == "interval_crosses_bound"
+        assert f["ci_high"] == pytest.approx(1 - 0.05 ** (1 / 40))  # Clopper-Pearson, one-sided 95%
+        assert f["equivalence_p_value"] == pytest.approx(0.99 ** 40)  # P(0 flips | rate 0.01)
+        assert f["n_to_decide"] >= 299  # 0 of n only shows the bound met from n = 299 on
+    assert report["verdict"] == "inconclusive"
+
+
+@pytest.mark.parametrize(("endpoint", "name_fields", "field"), [
+    # the fields sent leave the name out
+    ({"format": "mlflow", "fields": FEATURES}, {"first_name": "first_name"}, "endpoint.fields"),
+    # a JSON record template without a name slot
+    ({"format": "json", "record_template": {"age": "{age}", "sex": "{sex}"}}, {"first_name": "first_name"},
+     "endpoint.record_template"),
+    # a chat prompt that quotes some fields but not the name
+    ({"format": "openai-chat", "prompt": "Age {age}, sex {sex}: score?"}, {"first_name": "first_name"},
+     "endpoint.prompt"),
+    # the name goes into a text field whose text has no name slot
+    ({"format": "mlflow"}, {"text_fields": ["letter"]}, "profiles"),
+])
+def test_a_name_swap_that_cannot_reach_the_model_is_refused_before_any_call(
+        client: FlaskClient, biased_server: str, biased_app: ModelApp, profiles: list[dict[str, Any]],
+        endpoint: dict[str, Any], name_fields: dict[str, Any], field: str) -> None:
+    rows = [{**p, "letter": "I am applying."} for p in profiles]
+    body = request_body(biased_server, rows, endpoint={"url": biased_server + "/invocations", **endpoint},
+                        name_fields=name_fields)
+    response = client.post("/v1/probes/name-swap", json=body)
+    assert response.status_code == 422, response.get_json()
+    assert response.mimetype == "application/problem+json"
+    assert field in [e["field"] for e in response.get_json()["errors"]]
+    assert sum(biased_app.calls.values()) == 0

@@ -17,7 +17,8 @@ def test_sdk_name_swap_flip_and_banks(live_server: str, biased_server: str, prof
         report = client.name_swap(endpoint=endpoint, profiles=profiles, name_fields={"first_name": "first_name"},
                                   reference="white_male", groups=["white_male", "black_female"], names_per_group=9,
                                   id_field="id")
-        flipped = client.flip(endpoint=endpoint, profiles=profiles, flips=[{"attribute": "region",
+        every_field = {"url": biased_server + "/invocations", "format": "mlflow", "mlflow_orient": "records"}
+        flipped = client.flip(endpoint=every_field, profiles=profiles, flips=[{"attribute": "region",
                                                                             "values": ["north", "south"]}],
                               id_field="id")
         with pytest.raises(APIStatusError) as caught:

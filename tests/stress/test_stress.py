@@ -173,10 +173,59 @@ def test_the_deadline_covers_the_whole_search(client: FlaskClient, reference_rec
                 "generator": generator(reference_records), "protected": {"sex": ["female", "male"]},
                 "max_probes": 2000, "batch_profiles": 50, "methods": ["causal"]}
         started = time.monotonic()
-        report = client.post("/v1/stress/discrimination", json=body).get_json()
+        response = client.post("/v1/stress/discrimination", json=body)
         elapsed = time.monotonic() - started
     assert elapsed < 2 + 1.5  # one call's timeout of slack past the deadline
-    a = report["accounting"]
-    assert a["sent"] == a["answered"] + a["failed"] and a["answered"] == 0
+    # the model answered nothing: no verdict, a 502 problem with the accounting of every probe
+    assert response.status_code == 502 and response.mimetype == "application/problem+json"
+    problem = response.get_json()
+    assert problem["type"].endswith("/model-unavailable")
+    a = problem["accounting"]
+    assert a["sent"] == a["answered"] + a["failed"] and a["answered"] == 0 and a["sent"] > 0
     assert set(a["failures"]) <= {"timeout", "deadline_exceeded"} and "deadline_exceeded" in a["failures"]
-    assert report["causal"]["stopped"] == "deadline" and report["causal"]["profiles_tested"] == 0
+
+
+def _closed_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("methods", [["causal"], ["directed"]])
+def test_a_search_against_a_dead_endpoint_stops_early(client: FlaskClient, reference_records: list[dict[str, Any]],
+                                                       methods: list[str]) -> None:
+    port = _closed_port()  # nothing listens: every call is refused
+    body = {"endpoint": {"url": f"http://127.0.0.1:{port}/score", "format": "json",
+                         "response_path": "predictions[*].score", "batch_size": 10, "retries": 0},
+            "generator": generator(reference_records), "protected": {"sex": ["female", "male"]},
+            "max_probes": 4000, "batch_profiles": 10, "methods": methods}
+    response = client.post("/v1/stress/discrimination", json=body)
+    assert response.status_code == 502
+    a = response.get_json()["accounting"]
+    assert a["answered"] == 0 and a["failures"] == {"connection_error": a["sent"]}
+    # three dead calls of 10 profiles x 2 variants, not the 4,000-probe budget (directed: nor its baseline)
+    assert a["sent"] == 3 * 20
+
+
+@pytest.mark.parametrize("path", ["/error500", "/unauthorized"])
+def test_a_probe_whose_model_answers_nothing_is_a_502_with_the_accounting(
+        client: FlaskClient, path: str, reference_records: list[dict[str, Any]]) -> None:
+    from tests.model_servers import FaultApp, serve
+
+    profiles = [{"id": f"p{i}", "first_name": "Pat", "age": 30 + i} for i in range(5)]
+    with serve(FaultApp()) as url:
+        endpoint = {"url": url + path, "format": "json", "response_path": "predictions[*].score", "retries": 0}
+        name_swap = client.post("/v1/probes/name-swap", json={
+            "endpoint": endpoint, "profiles": {"records": profiles}, "id_field": "id",
+            "name_fields": {"first_name": "first_name"}, "reference": "white_male", "names_per_group": 1})
+        stress = client.post("/v1/stress", json={
+            "endpoint": endpoint, "generator": generator(reference_records), "profiles_per_group": 5,
+            "edge_cases": [], "groups": [{"name": "f", "where": {"sex": "female"}},
+                                          {"name": "m", "where": {"sex": "male"}}], "reference": "m"})
+    for response, sent in ((name_swap, 5 * 4), (stress, 10)):
+        assert response.status_code == 502, response.get_json()
+        problem = response.get_json()
+        assert problem["accounting"]["sent"] == sent and problem["accounting"]["answered"] == 0
+        assert problem["accounting"]["failures"] == {"http_error": sent}

@@ -63,12 +63,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 protected=args.protected, policy=policy,
             )
     except APIStatusError as exc:
-        print(json.dumps(exc.problem, indent=2), file=sys.stderr)
+        print(json.dumps(exc.problem, indent=2, ensure_ascii=False), file=sys.stderr)
         return 3
     except FairprobeClientError as exc:
         print(str(exc), file=sys.stderr)
         return 3
-    print(json.dumps(report, indent=2))
+    print(json.dumps(report, indent=2, ensure_ascii=False))
     return EXIT.get(report.get("verdict", ""), 3)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fairprobe.api.parser import Blueprint
-from fairprobe.engines.catalogue import CATALOGUE
+from fairprobe.engines.catalogue import CATALOGUE, DECISION_RULES
 from fairprobe.schemas.catalogue import MetricsCatalogueSchema
 
 __all__ = ["blp"]
@@ -16,5 +16,5 @@ blp = Blueprint("metrics", __name__, url_prefix="/v1", description="What each me
 @blp.route("/metrics", methods=["GET"])
 @blp.response(200, MetricsCatalogueSchema)
 def list_metrics() -> dict[str, Any]:
-    """Every metric: its formula, ideal value, which direction is worse and its AIF360 source."""
-    return {"metrics": list(CATALOGUE.values())}
+    """Every metric (formula, ideal, worse direction, AIF360 source) and how a status is decided."""
+    return {"metrics": list(CATALOGUE.values()), "decision_rules": list(DECISION_RULES)}

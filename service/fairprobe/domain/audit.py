@@ -44,6 +44,7 @@ class ColumnRoles:
     count: str | None
     positive_label: Label
     favorable: Label
+    favorable_given: bool = True  # False: favorable was defaulted to positive_label
 
     @property
     def favorable_is_positive(self) -> bool:

@@ -91,6 +91,11 @@ class EndpointSpec:
     timeout_s: float = 10.0
     deadline_s: float = 120.0
     retries: int = 2
+    favorable: Literal["positive", "negative"] = "positive"  # which decision benefits the person
+
+    @property
+    def favorable_is_positive(self) -> bool:
+        return self.favorable == "positive"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,13 @@ class Accounting:
     @property
     def partial(self) -> bool:
         return self.failed > 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """As the report's ``accounting`` member (for a problem body)."""
+        return {"sent": self.sent, "answered": self.answered, "failed": self.failed, "partial": self.partial,
+                "failures": dict(self.failures), "http_statuses": dict(self.http_statuses),
+                "requests": self.requests, "retries": self.retries, "elapsed_s": self.elapsed_s,
+                "deadline_s": self.deadline_s}
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from fairprobe.domain.endpoint import Accounting
-from fairprobe.domain.groups import GroupKey
+from fairprobe.domain.groups import GroupKey, Label
 from fairprobe.domain.policy import Policy, Rule
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "AuditReport",
     "Disparity",
     "Estimate",
+    "Favoured",
     "Finding",
     "GroupReport",
     "Reason",
@@ -35,9 +36,12 @@ class Reason(StrEnum):
     EMPTY_GROUP = "empty_group"
     ZERO_DENOMINATOR = "zero_denominator"
     SINGLE_CLASS = "single_class"
-    GROUP_TOO_SMALL = "group_too_small"
+    GROUP_TOO_SMALL = "group_too_small"  # the rate's own denominator in the group is below min_group_size
     REFERENCE_TOO_SMALL = "reference_too_small"
-    NOT_SIGNIFICANT = "not_significant"
+    NOT_SIGNIFICANT = "not_significant"  # parity rule: outside the bound, not distinguishable from parity
+    INTERVAL_CROSSES_BOUND = "interval_crosses_bound"  # bound rule: neither inside nor outside is shown
+    NOT_SIGNIFICANT_AFTER_ADJUSTMENT = "not_significant_after_adjustment"  # outside, but not after BH
+    AT_BOUND = "at_bound"  # the estimate sits on the bound: no sample size decides it
     IS_REFERENCE = "is_reference"
     NO_SCORES = "no_scores"
 
@@ -57,6 +61,7 @@ class Estimate:
     numerator: float | None = None
     denominator: float | None = None
     reason: Reason | None = None
+    ci_level: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +75,7 @@ class Disparity:
     p_value: float | None
     test: str | None
     reason: Reason | None = None
+    ci_level: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +102,26 @@ class AttributeIndex:
     metrics: Mapping[str, float | None]
 
 
+class Favoured(StrEnum):
+    """Which side a gap runs in favour of."""
+
+    GROUP = "group"
+    REFERENCE = "reference"
+    NEITHER = "neither"  # the value is exactly at parity
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
-    """One rule judged for one group against its reference."""
+    """One rule judged for one group against its reference.
+
+    ``n``/``reference_n`` count people (or paired profiles); ``denominator_n``/``reference_denominator_n``
+    are the (effective) people the compared rates are computed on, e.g. label positives for a TPR, and are
+    what ``min_group_size`` is checked against. ``p_value`` tests that the bound is broken (against the
+    bound, not parity, under the bound rule); ``p_value_adjusted`` is its Benjamini–Hochberg adjustment;
+    ``equivalence_p_value`` tests that the bound is met. ``n_to_decide`` is the group size (and
+    ``reference_n_to_decide`` the reference's) at which the rule's test would decide with the policy's
+    power at the observed rates, for findings that are not decided.
+    """
 
     rule: Rule
     group: GroupKey
@@ -115,11 +138,23 @@ class Finding:
     status: Status
     reason: Reason | None
     explanation: str
+    ci_level: float | None = None
+    denominator_n: float | None = None
+    reference_denominator_n: float | None = None
+    equivalence_p_value: float | None = None
+    favoured: Favoured | None = None
+    n_to_decide: int | None = None
+    reference_n_to_decide: int | None = None
+    in_verdict: bool = True
 
 
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
-    """What makes an audit reproducible and attributable."""
+    """What makes an audit reproducible and attributable: what was audited, how, and with what.
+
+    ``columns`` names the column of each role (label, prediction or score and threshold, weight, count);
+    ``partitions`` lists every attribute and intersection audited with its reference group.
+    """
 
     request_id: str
     created_at: str
@@ -130,6 +165,11 @@ class AuditRecord:
     data_kind: str
     policy: Policy
     seed: int
+    columns: Mapping[str, str | float | None] = field(default_factory=dict)
+    positive_label: Label | None = None
+    favorable: Label | None = None
+    favorable_defaulted: bool = False
+    partitions: tuple[tuple[tuple[str, ...], GroupKey], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,3 +181,4 @@ class AuditReport:
     overall: Mapping[str, float | None]
     audit: AuditRecord
     scoring: Accounting | None = None  # when the rows were scored through a model endpoint
+    warnings: tuple[str, ...] = ()  # what the caller should check: defaulted roles and the like

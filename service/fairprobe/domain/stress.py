@@ -213,8 +213,12 @@ class DiscriminationRequest:
     batch_profiles: int
     directed_global_share: float
     examples: int
-    alpha: float
+    policy: Policy
     seed: int
+
+    @property
+    def alpha(self) -> float:
+        return self.policy.alpha
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +235,7 @@ class Causal:
     profiles_tested: int
     discriminatory: int
     probes: int
-    stopped: str  # "precision", "budget" or "deadline"
+    stopped: str  # "precision", "budget", "deadline" or "endpoint_failing"
     examples: tuple[DiscriminationExample, ...]
 
 
@@ -246,10 +250,15 @@ class Directed:
     random_rate: Estimate
     ratio: float | None
     examples: tuple[DiscriminationExample, ...]
+    random_discriminating: int = 0  # random-sampling profiles that discriminate (duplicates counted)
+    random_tested: int = 0
+    stopped: str = "budget"  # "budget", "deadline" or "endpoint_failing"
 
 
 @dataclass(frozen=True, slots=True)
 class DiscriminationReport:
+    verdict: Status
+    findings: tuple[Finding, ...]
     causal: Causal | None
     directed: Directed | None
     accounting: Accounting

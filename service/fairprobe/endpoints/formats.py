@@ -18,8 +18,8 @@ import orjson
 
 from fairprobe.domain.endpoint import Format, FormatOptions, ProbeFailure
 
-__all__ = ["BATCHABLE", "SLOT", "AnswerError", "Raw", "count_marker", "decode", "encode", "extract", "fill_slots",
-           "single_record"]
+__all__ = ["BATCHABLE", "SLOT", "AnswerError", "Raw", "carried_fields", "count_marker", "decode", "encode", "extract",
+           "fill_slots", "single_record"]
 
 Raw = float | str | bool | ProbeFailure
 Record = Mapping[str, Any]
@@ -74,16 +74,21 @@ def fill_slots(text: str, values: Mapping[str, Any]) -> str:
 
 
 def _fill(template: Any, record: Record) -> Any:
-    """A record template: ``"{field}"`` alone becomes the typed value; inside text, its text."""
+    """A record template: ``"{field}"`` alone becomes the typed value (``"{profile}"`` the whole record);
+    inside text, its text."""
+    return _fill_values(template, {**record, "profile": dict(record)})
+
+
+def _fill_values(template: Any, values: Mapping[str, Any]) -> Any:
     if isinstance(template, str):
         whole = SLOT.fullmatch(template)
         if whole:
-            return record[whole.group(1)]
-        return fill_slots(template, record)
+            return values[whole.group(1)]
+        return fill_slots(template, values)
     if isinstance(template, list):
-        return [_fill(t, record) for t in template]
+        return [_fill_values(t, values) for t in template]
     if isinstance(template, dict):
-        return {k: _fill(v, record) for k, v in template.items()}
+        return {k: _fill_values(v, values) for k, v in template.items()}
     return template
 
 
@@ -167,6 +172,34 @@ def count_marker(template: Any, marker: str) -> int:
     if isinstance(template, dict):
         return sum(count_marker(v, marker) for v in template.values())
     return 0
+
+
+def _slots_in(template: Any) -> set[str]:
+    if isinstance(template, str):
+        return set(SLOT.findall(template))
+    if isinstance(template, list):
+        return set().union(*(_slots_in(t) for t in template)) if template else set()
+    if isinstance(template, dict):
+        return set().union(*(_slots_in(v) for v in template.values())) if template else set()
+    return set()
+
+
+def carried_fields(fmt: Format, options: FormatOptions, record_fields: Sequence[str]) -> tuple[set[str], str]:
+    """The record fields whose values reach the model, and the endpoint option that decides it.
+
+    A record template or a chat prompt carries the fields it has slots for (all of them with
+    ``{profile}``); otherwise ``fields`` lists what is sent, or every field is.
+    """
+    every = set(record_fields)
+    if fmt is Format.OPENAI_CHAT:
+        slots = _slots_in(options.prompt or "{profile}")
+        return (every if "profile" in slots else slots & every), "endpoint.prompt"
+    if fmt is Format.JSON and options.record_template is not None:
+        slots = _slots_in(options.record_template)
+        return (every if "profile" in slots else slots & every), "endpoint.record_template"
+    if options.fields:
+        return set(options.fields) & every, "endpoint.fields"
+    return every, "endpoint.format"
 
 
 def single_record(fmt: Format, options: FormatOptions) -> bool:

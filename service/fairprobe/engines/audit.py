@@ -18,10 +18,19 @@ import pandas as pd
 
 from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, DataKind
 from fairprobe.domain.endpoint import Accounting, Output, Scorer
-from fairprobe.domain.findings import AttributeIndex, AuditRecord, AuditReport, Estimate, GroupReport, Reason
+from fairprobe.domain.findings import (
+    AttributeIndex,
+    AuditRecord,
+    AuditReport,
+    Disparity,
+    Estimate,
+    GroupReport,
+    Reason,
+)
 from fairprobe.domain.policy import Bound
 from fairprobe.engines import measures
 from fairprobe.engines.aif360_adapter import AIF360_VERSION, group_metrics
+from fairprobe.engines.catalogue import DISPARITIES, higher_favours
 from fairprobe.engines.groups import Partition, partitions
 from fairprobe.engines.policy import Candidate, judge, verdict
 from fairprobe.errors import ModelUnavailable
@@ -126,6 +135,7 @@ class DatasetAudit:
             candidates += self._candidates(request, part, rates, gaps, counts)
 
         findings = judge(candidates, request.policy)
+        roles = request.roles
         return AuditReport(
             verdict=verdict(findings),
             findings=findings,
@@ -142,35 +152,48 @@ class DatasetAudit:
                 data_kind=request.kind.value,
                 policy=request.policy,
                 seed=request.seed,
+                columns={"label": roles.label, "prediction": roles.prediction, "score": roles.score,
+                         "threshold": roles.threshold, "weight": roles.weight, "count": roles.count},
+                positive_label=roles.positive_label,
+                favorable=roles.favorable,
+                favorable_defaulted=not roles.favorable_given,
+                partitions=tuple((part.attributes, part.keys[part.reference]) for part in parts),
             ),
+            warnings=_warnings(request),
         )
 
     @staticmethod
     def _candidates(
         request: AuditRequest, part: Partition, rates: list[dict[str, Estimate]],
-        gaps: list[dict[str, measures.Disparity]], counts: measures.EffectiveCounts,
+        gaps: list[dict[str, Disparity]], counts: measures.EffectiveCounts,
     ) -> list[Candidate]:
         out = []
         is_intersection = len(part.attributes) > 1
+        fav_pos = request.roles.favorable_is_positive
         for rule in request.policy.rules:
             if is_intersection and not rule.intersections:
                 continue
             if rule.attributes is not None and not set(part.attributes) <= set(rule.attributes):
                 continue
+            relative = rule.bound is Bound.MAX_RELATIVE_GAP
             for i, key in enumerate(part.keys):
                 if i == part.reference:
                     continue
-                if rule.bound is Bound.MAX_RELATIVE_GAP:
-                    measured = measures.relative_gap(
+                if relative:
+                    parity = measures.relative_gap(
                         part, i, rule.metric, counts, rates[i][rule.metric],
                         rates[part.reference][rule.metric], request.policy.alpha,
                     )
                 else:
-                    measured = gaps[i][rule.metric]
+                    parity = gaps[i][rule.metric]
+                measure, sizes = measures.bound_measure(part, i, rule.metric, counts)
+                ratio = relative or DISPARITIES[rule.metric].compare == "ratio"
                 out.append(Candidate(
                     rule=rule, group=key, reference=part.keys[part.reference],
                     n=int(round(part.people(i))), reference_n=int(round(part.people(part.reference))),
-                    measured=measured,
+                    value=parity.value, measure=measure if parity.value is not None else None, parity=parity,
+                    sizes=sizes, offset=-1.0 if relative else 0.0, parity_value=1.0 if ratio and not relative else 0.0,
+                    higher_favours=higher_favours(rule.metric, fav_pos), reason=parity.reason,
                 ))
         return out
 
@@ -224,6 +247,15 @@ class DatasetAudit:
         }
 
 
+def _warnings(request: AuditRequest) -> tuple[str, ...]:
+    out = []
+    if not request.roles.favorable_given:
+        out.append(f"favorable was not given, so the prediction {request.roles.positive_label!r} (positive_label) "
+                   "is taken as the one that benefits the person; if it harms them (a risk flag, a denial), "
+                   "declare favorable, or statistical parity and disparate impact point the wrong way")
+    return tuple(out)
+
+
 def score_rows(request: AuditRequest, scorer: Scorer) -> tuple[AuditRequest, Accounting]:
     """Score every row through the endpoint; rows without an answer leave the audit and are counted.
 
@@ -233,8 +265,7 @@ def score_rows(request: AuditRequest, scorer: Scorer) -> tuple[AuditRequest, Acc
     scored = scorer.score(request.features)
     answered = np.array([f is None for f in scored.failures], dtype=bool)
     if not answered.any():
-        reasons = ", ".join(f"{k}: {v}" for k, v in scored.accounting.failures.items())
-        raise ModelUnavailable(f"none of the {scored.accounting.sent} rows was answered ({reasons})")
+        raise ModelUnavailable.with_accounting("rows", scored.accounting)
     frame = request.frame.loc[answered].reset_index(drop=True)
     frame[PREDICTION] = np.array([d for d in scored.decisions if d is not None], dtype=bool)
     scores = np.array([s for s in scored.scores if s is not None], dtype=float)

@@ -12,6 +12,7 @@ from typing import Literal
 
 __all__ = [
     "CATALOGUE",
+    "DECISION_RULES",
     "DISPARITIES",
     "FAVORABLE_RATE",
     "RATES",
@@ -19,6 +20,7 @@ __all__ = [
     "MetricInfo",
     "RateDef",
     "favorable_cells",
+    "higher_favours",
 ]
 
 Cell = tuple[int, int]
@@ -48,7 +50,7 @@ class DisparityDef:
 @dataclass(frozen=True, slots=True)
 class MetricInfo:
     name: str
-    kind: Literal["rate", "disparity", "index", "score"]
+    kind: Literal["rate", "disparity", "index", "score", "probe", "stress", "search"]
     definition: str
     ideal: float | None
     worse: Worse
@@ -96,6 +98,28 @@ _CM = "aif360.metrics.ClassificationMetric."
 _RATE_INTERVAL = "wilson"
 _DIFF = ("newcombe_hybrid_score", "two_proportion_z_pooled or fisher_exact (expected count < 5)")
 
+#: for each rate, whether a higher value is to the person's advantage: "favorable" (always), "positive"
+#: (when the positive prediction is the favorable one), "negative" (when it is not), or absent (neither)
+_FAVOURS = {
+    FAVORABLE_RATE: "favorable",
+    "selection_rate": "positive",
+    "true_positive_rate": "positive",
+    "false_positive_rate": "positive",
+    "false_negative_rate": "negative",
+    "true_negative_rate": "negative",
+    "accuracy": "favorable",
+}
+
+
+def higher_favours(metric: str, favorable_is_positive: bool) -> bool | None:
+    """Whether a higher ``metric`` (a rate, or a disparity over one) favours the group; ``None`` when
+    neither direction is anyone's advantage (base rate, predictive values)."""
+    rate = DISPARITIES[metric].rate if metric in DISPARITIES else metric
+    kind = _FAVOURS.get(rate)
+    if kind is None:
+        return None
+    return kind == "favorable" or (kind == "positive") == favorable_is_positive
+
 CATALOGUE: dict[str, MetricInfo] = {
     info.name: info
     for info in (
@@ -125,12 +149,13 @@ CATALOGUE: dict[str, MetricInfo] = {
                    _CM + "statistical_parity_difference", *_DIFF),
         MetricInfo("disparate_impact", "disparity",
                    "P(ŷ = fav | group) / P(ŷ = fav | reference)", 1.0, "further_from_ideal",
-                   _CM + "disparate_impact", "katz_log (0.5-adjusted when a count is 0)", _DIFF[1]),
+                   _CM + "disparate_impact", "mover_r_wilson", _DIFF[1]),
         MetricInfo("equal_opportunity_difference", "disparity", "TPR(group) − TPR(reference)", 0.0,
                    "further_from_ideal", _CM + "equal_opportunity_difference", *_DIFF),
         MetricInfo("average_odds_difference", "disparity",
                    "[(FPR(group) − FPR(ref)) + (TPR(group) − TPR(ref))] / 2", 0.0, "further_from_ideal",
-                   _CM + "average_odds_difference", "wald_average_of_differences", "wald_z"),
+                   _CM + "average_odds_difference", "mover_newcombe",
+                   "pooled_z_average_of_differences (each term's rate pooled under its null)"),
         MetricInfo("false_positive_rate_difference", "disparity", "FPR(group) − FPR(reference)", 0.0,
                    "further_from_ideal", _CM + "false_positive_rate_difference", *_DIFF),
         MetricInfo("false_negative_rate_difference", "disparity", "FNR(group) − FNR(reference)", 0.0,
@@ -158,5 +183,53 @@ CATALOGUE: dict[str, MetricInfo] = {
         MetricInfo("expected_calibration_error", "score",
                    "Σ_bins (n_b/n) |mean(s)_b − mean(y)_b|, 10 equal-width bins", 0.0, "higher",
                    None, None, None),
+        MetricInfo("flip_rate", "probe", "share of paired profiles whose decision changes between the group's "
+                   "names (or attribute value) and the reference's", 0.0, "higher", None,
+                   "clopper_pearson", "exact_binomial_vs_bound"),
+        MetricInfo("mean_score_difference", "probe",
+                   "mean score(group) − mean score(reference): paired over profiles in probes, unpaired in "
+                   "stress tests", 0.0, "further_from_ideal", None, "t_interval_paired (probes), welch_t (stress)",
+                   "paired_t_test_vs_bound / welch_t_test_vs_bound; parity: wilcoxon_signed_rank / welch_t"),
+        MetricInfo("positive_rate_difference", "probe",
+                   "positive-decision share(group) − share(reference): paired over profiles in probes, unpaired "
+                   "in stress tests", 0.0, "further_from_ideal", None,
+                   "t_interval_paired (probes), newcombe_hybrid_score (stress)",
+                   "paired_t_test_vs_bound / newcombe_score_test_vs_bound; parity: exact sign test / z or Fisher"),
+        MetricInfo("true_positive_rate_difference", "stress", "TPR(group) − TPR(reference) against the "
+                   "generator's truth rule", 0.0, "further_from_ideal", None, *_DIFF),
+        MetricInfo("causal_discrimination_rate", "search", "share of random profiles whose decision changes "
+                   "across the protected values, all else equal (Galhotra et al. 2017, Themis)", 0.0, "higher",
+                   None, "clopper_pearson (findings), wilson (search rates)", "exact_binomial_vs_bound"),
     )
 }
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionRuleInfo:
+    name: str
+    passes: str
+    fails: str
+    inconclusive: str
+    interval_level: str
+
+
+#: how a finding's status is decided, as ``GET /v1/metrics`` states it (``engines.policy`` has the reasoning)
+DECISION_RULES: tuple[DecisionRuleInfo, ...] = (
+    DecisionRuleInfo(
+        "bound",
+        "the interval at level 1 - 2 alpha lies inside the policy bound: two one-sided tests at alpha show "
+        "the bound is met (equivalence). A pass verdict needs every counted finding to pass (intersection-union: "
+        "no adjustment needed)",
+        "a test against the bound (not against parity) is significant after Benjamini-Hochberg adjustment "
+        "across the report: the data show the bound is broken",
+        "otherwise, with n_to_decide: the group size at which the test would decide at the observed rates",
+        "1 - 2 alpha (90% at alpha 0.05)",
+    ),
+    DecisionRuleInfo(
+        "parity",
+        "the point estimate lies inside the bound (the interval is not checked: small samples pass often)",
+        "the estimate lies outside the bound and differs from parity, significant after Benjamini-Hochberg",
+        "the estimate lies outside the bound but does not differ significantly from parity",
+        "1 - alpha (95% at alpha 0.05)",
+    ),
+)

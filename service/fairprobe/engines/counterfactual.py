@@ -33,10 +33,12 @@ from fairprobe.domain.probes import (
 from fairprobe.engines.audit import VERSIONS
 from fairprobe.engines.measures import mean_estimate, rate_estimate
 from fairprobe.engines.policy import Candidate, judge, verdict
+from fairprobe.errors import ModelUnavailable
+from fairprobe.stats.bounds import Measure, PairedMean, Proportion
 from fairprobe.stats.paired import flip_rate_test, paired_decisions, paired_scores
 
 __all__ = ["FLIP_RATE", "MEAN_SCORE_DIFFERENCE", "POSITIVE_RATE_DIFFERENCE", "PROBE_METRICS",
-           "AttributeFlipProbe", "NameSwapProbe"]
+           "AttributeFlipProbe", "NameSwapProbe", "answered_at_all"]
 
 MEAN_SCORE_DIFFERENCE = "mean_score_difference"
 POSITIVE_RATE_DIFFERENCE = "positive_rate_difference"
@@ -66,6 +68,8 @@ class _Arm:
 class _Pairing:
     comparison: Comparison
     changes: np.ndarray  # per paired profile: share of slots whose decision changed
+    score_gaps: np.ndarray  # per paired profile: score(group) - score(reference)
+    decision_gaps: np.ndarray  # per paired profile: positive share(group) - positive share(reference)
 
 
 def _answers(scored: Scored, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -73,6 +77,13 @@ def _answers(scored: Scored, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     scores = np.array([np.nan if s is None else s for s in scored.scores] + [np.nan], dtype=float)
     decisions = np.array([np.nan if d is None else float(d) for d in scored.decisions] + [np.nan], dtype=float)
     return scores[index], decisions[index]
+
+
+def answered_at_all(scored: Scored) -> Scored:
+    """``scored`` itself, or a 502 problem with the accounting when the model answered no probe."""
+    if scored.accounting.sent and not scored.accounting.answered:
+        raise ModelUnavailable.with_accounting("probes", scored.accounting)
+    return scored
 
 
 def _group_metrics(arm: _Arm, alpha: float) -> tuple[int, int, dict[str, Estimate]]:
@@ -118,35 +129,51 @@ def _pair(treated: _Arm, control: _Arm, rows: np.ndarray, ids: Sequence[str], al
     )
     comparison = Comparison(group=treated.key, reference=control.key, n=int(usable.sum()),
                             excluded=int(rows.sum() - usable.sum()), metrics=metrics, worst=worst_profiles)
-    return _Pairing(comparison, changes)
+    return _Pairing(comparison, changes, gap, t_dec - c_dec)
 
 
-def _judge(pairings: Sequence[_Pairing], policy: Policy) -> list[Candidate]:
+def _paired_mean(gaps: np.ndarray) -> PairedMean | None:
+    """The paired t measure of per-profile gaps (none below two profiles: no spread to judge by)."""
+    if gaps.size < 2:
+        return None
+    return PairedMean(*(np.array([x]) for x in (gaps.mean(), gaps.var(ddof=1), gaps.size, 0.0, 0.0)))
+
+
+def _judge(pairings: Sequence[_Pairing], policy: Policy, favorable_is_positive: bool) -> list[Candidate]:
     out = []
     for rule in policy.rules:
         for pairing in pairings:
             c = pairing.comparison
             if rule.attributes is not None and not set(c.group.attributes) <= set(rule.attributes):
                 continue
+            measure: Measure | None
             if rule.metric == FLIP_RATE:
-                measured = flip_rate_test(pairing.changes, rule.threshold, policy.alpha)
+                parity = flip_rate_test(pairing.changes, rule.threshold, policy.alpha)
+                measure = Proportion(np.array([pairing.changes.sum()]), np.array([float(pairing.changes.size)])) \
+                    if pairing.changes.size else None
+                favours = None
             else:
-                measured = c.metrics[rule.metric]
+                parity = c.metrics[rule.metric]
+                gaps = pairing.score_gaps if rule.metric == MEAN_SCORE_DIFFERENCE else pairing.decision_gaps
+                measure = _paired_mean(gaps)
+                favours = favorable_is_positive
             out.append(Candidate(rule=rule, group=c.group, reference=c.reference, n=c.n, reference_n=c.n,
-                                 measured=measured))
+                                 value=parity.value, measure=measure, parity=parity, higher_favours=favours,
+                                 paired=True, reason=parity.reason))
     return out
 
 
 def _report(kind: str, request_id: str, clock: Clock, arms: Sequence[_Arm], pairings: Sequence[_Pairing],
             scored: Scored, policy: Policy, seed: int, endpoint_format: str, profiles: int,
-            reference_keys: set[GroupKey], bank: str | None = None, names_per_group: int | None = None) -> ProbeReport:
+            reference_keys: set[GroupKey], favorable_is_positive: bool, bank: str | None = None,
+            names_per_group: int | None = None) -> ProbeReport:
     groups = []
     for arm in arms:
         n, answered, metrics = _group_metrics(arm, policy.alpha)
         groups.append(ProbeGroup(key=arm.key, is_reference=arm.key in reference_keys, profiles=n,
                                  probes=int(arm.rows.sum()) * arm.scores.shape[1], answered=answered,
                                  names=arm.names, metrics=metrics))
-    findings = judge(_judge(pairings, policy), policy)
+    findings = judge(_judge(pairings, policy, favorable_is_positive), policy)
     return ProbeReport(
         verdict=verdict(findings), findings=findings, groups=tuple(groups),
         comparisons=tuple(p.comparison for p in pairings), accounting=scored.accounting,
@@ -210,7 +237,7 @@ class NameSwapProbe:
         samples = [sample_names(g, k, rng) for g in request.groups]
         variants = [with_name(profile, request.slots, first, last)
                     for profile in records for names in samples for first, last in names]
-        scored = self.scorer.score(variants)
+        scored = answered_at_all(self.scorer.score(variants))
         p, g = len(records), len(request.groups)
         index = np.arange(p * g * k).reshape(p, g, k)
         scores, decisions = _answers(scored, index)
@@ -224,7 +251,8 @@ class NameSwapProbe:
         pairings = [_pair(arm, arms[ref], arm.rows, request.profiles.ids, request.policy.alpha, request.worst)
                     for j, arm in enumerate(arms) if j != ref]
         return _report("name_swap", self.request_id, self.clock, arms, pairings, scored, request.policy,
-                       request.seed, request.endpoint.format.value, p, {arms[ref].key}, request.bank, k)
+                       request.seed, request.endpoint.format.value, p, {arms[ref].key},
+                       request.endpoint.favorable_is_positive, request.bank, k)
 
 
 class AttributeFlipProbe:
@@ -258,7 +286,7 @@ class AttributeFlipProbe:
                             where[i] = len(variants)
                             variants.append(changed)
                     plan.append((f, a, b, where))
-        scored = self.scorer.score(variants)
+        scored = answered_at_all(self.scorer.score(variants))
         original_scores, original_decisions = _answers(scored, np.arange(p)[:, None])
         arms: list[_Arm] = []
         pairings: list[_Pairing] = []
@@ -274,4 +302,4 @@ class AttributeFlipProbe:
             control = _Arm(GroupKey((attribute,), (a,)), (), original_scores, original_decisions, rows)
             pairings.append(_pair(treated, control, rows, request.profiles.ids, request.policy.alpha, request.worst))
         return _report("attribute_flip", self.request_id, self.clock, arms, pairings, scored, request.policy,
-                       request.seed, request.endpoint.format.value, p, set())
+                       request.seed, request.endpoint.format.value, p, set(), request.endpoint.favorable_is_positive)

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from fairprobe.domain.endpoint import Accounting, Scored, Scorer
+from fairprobe.domain.groups import GroupKey
 from fairprobe.domain.stress import (
     Causal,
     Directed,
@@ -30,10 +31,14 @@ from fairprobe.domain.stress import (
 )
 from fairprobe.engines.audit import VERSIONS
 from fairprobe.engines.measures import rate_estimate
+from fairprobe.engines.policy import Candidate, judge, verdict
 from fairprobe.engines.synthesis import CopulaSampler, Sampler, sampler_for
+from fairprobe.errors import ModelUnavailable
+from fairprobe.stats.bounds import Proportion
+from fairprobe.stats.paired import flip_rate_test
 from fairprobe.stats.proportions import wilson
 
-__all__ = ["DiscriminationSearch"]
+__all__ = ["CAUSAL_RATE", "SEARCH_METRICS", "DiscriminationSearch"]
 
 Record = dict[str, Any]
 Clock = Callable[[], datetime]
@@ -41,6 +46,14 @@ Clock = Callable[[], datetime]
 REWARD = 1.0
 #: numeric perturbation step, as a share of the field's observed range
 STEP = 0.05
+#: a search stops after this many calls in a row in which the model answered no probe
+DEAD_CALLS = 3
+CAUSAL_RATE = "causal_discrimination_rate"
+#: what a search policy may bound
+SEARCH_METRICS: Mapping[str, str] = {
+    CAUSAL_RATE: "share of randomly sampled profiles whose decision changes across the protected values "
+                 "(Themis); from the random-sampling baseline when only the directed search runs",
+}
 
 
 class _Budget:
@@ -52,10 +65,19 @@ class _Budget:
         self.limit = limit
         self.used = 0
         self.parts: list[Accounting] = []
+        self.dead_calls = 0  # calls in a row that got no answer at all
 
     def room(self) -> int:
         """How many more profiles fit in the budget."""
         return (self.limit - self.used) // len(self.combos)
+
+    def stop_reason(self) -> str | None:
+        """Why the search should stop now although budget is left: the deadline, or a dead endpoint."""
+        if self.parts and self.parts[-1].failures.get("deadline_exceeded"):
+            return "deadline"
+        if self.dead_calls >= DEAD_CALLS:
+            return "endpoint_failing"
+        return None
 
     def test(self, profiles: Sequence[Record]) -> list[tuple[bool | None, DiscriminationExample]]:
         """Per profile: discriminating or not (``None`` when a probe failed), and its example."""
@@ -63,15 +85,16 @@ class _Budget:
         scored: Scored = self.scorer.score(variants)
         self.used += len(variants)
         self.parts.append(scored.accounting)
+        self.dead_calls = self.dead_calls + 1 if scored.accounting.answered == 0 else 0
         k, out = len(self.combos), []
         for i, profile in enumerate(profiles):
             span = slice(i * k, (i + 1) * k)
             decisions = scored.decisions[span]
-            verdict = None if any(d is None for d in decisions) else len(set(decisions)) > 1
+            discriminates = None if any(d is None for d in decisions) else len(set(decisions)) > 1
             example = DiscriminationExample(
                 profile={f: v for f, v in profile.items() if f not in self.combos[0]},
                 variants=tuple(zip([dict(c) for c in self.combos], scored.scores[span], decisions, strict=True)))
-            out.append((verdict, example))
+            out.append((discriminates, example))
         return out
 
 
@@ -119,11 +142,16 @@ class DiscriminationSearch:
             random = _Budget(self.scorer, combos, request.max_probes)
             budgets += [searched, random]
             directed = self._directed(request, sampler, searched, random, rng)
+        accounting = _merged([a for b in budgets for a in b.parts])
+        if accounting.sent and not accounting.answered:
+            raise ModelUnavailable.with_accounting("probes", accounting)
+        findings = judge(_candidates(request, causal, directed), request.policy)
         return DiscriminationReport(
-            causal=causal, directed=directed, accounting=_merged([a for b in budgets for a in b.parts]),
+            verdict=verdict(findings), findings=findings,
+            causal=causal, directed=directed, accounting=accounting,
             stress=StressRecord(request_id=self.request_id, created_at=self.clock().isoformat(timespec="seconds"),
                                 generator=request.generator.kind, seed=request.seed,
-                                policy=None, versions=VERSIONS),
+                                policy=request.policy, versions=VERSIONS),
         )
 
     def _causal(self, request: DiscriminationRequest, sampler: Sampler, budget: _Budget,
@@ -133,11 +161,11 @@ class DiscriminationSearch:
         stopped = "budget"
         while budget.room() > 0:
             batch = min(request.batch_profiles, budget.room())
-            for verdict, example in budget.test(sampler.sample(None, batch, rng)):
-                if verdict is None:
+            for discriminates, example in budget.test(sampler.sample(None, batch, rng)):
+                if discriminates is None:
                     continue
                 tested += 1
-                if verdict:
+                if discriminates:
                     found += 1
                     if len(examples) < request.examples:
                         examples.append(example)
@@ -145,8 +173,8 @@ class DiscriminationSearch:
             if tested and (interval.high[0] - interval.low[0]) / 2 <= request.precision:
                 stopped = "precision"
                 break
-            if budget.parts and budget.parts[-1].failures.get("deadline_exceeded"):
-                stopped = "deadline"
+            if (reason := budget.stop_reason()) is not None:
+                stopped = reason
                 break
         rate = rate_estimate(float(found), float(tested), request.alpha)
         return Causal(rate=rate, profiles_tested=tested, discriminatory=found, probes=budget.used, stopped=stopped,
@@ -163,7 +191,7 @@ class DiscriminationSearch:
         seeds: list[Record] = []
         tested_directed = 0
         global_budget = int(request.max_probes * request.directed_global_share)
-        while searched.room() > 0:
+        while searched.room() > 0 and searched.stop_reason() is None:
             batch = min(request.batch_profiles, searched.room())
             moved: list[int | None]
             if not seeds or searched.used < global_budget:  # global phase: random profiles
@@ -174,23 +202,25 @@ class DiscriminationSearch:
                 candidates = [_perturb(p, fields[j], bounds, categories, rng)
                               for p, j in zip(picks, chosen, strict=True)]
                 moved = list(chosen)
-            for (verdict, example), profile, j in zip(searched.test(candidates), candidates, moved, strict=True):
-                if verdict is None:
+            for (discriminates, example), profile, j in zip(searched.test(candidates), candidates, moved, strict=True):
+                if discriminates is None:
                     continue
                 tested_directed += 1
-                if verdict and _key(example) not in found:
+                if discriminates and _key(example) not in found:
                     found[_key(example)] = example
                     seeds.append(profile)
                     if j is not None:
                         weights[j] += REWARD
         random_found: dict[tuple[tuple[str, str], ...], DiscriminationExample] = {}
-        tested_random = 0
-        while random.room() > 0:
-            for verdict, example in random.test(sampler.sample(None, min(request.batch_profiles, random.room()), rng)):
-                if verdict is None:
+        tested_random = hits_random = 0
+        while random.room() > 0 and random.stop_reason() is None and searched.stop_reason() != "endpoint_failing":
+            drawn = sampler.sample(None, min(request.batch_profiles, random.room()), rng)
+            for discriminates, example in random.test(drawn):
+                if discriminates is None:
                     continue
                 tested_random += 1
-                if verdict:
+                if discriminates:
+                    hits_random += 1
                     random_found.setdefault(_key(example), example)
         ratio = len(found) / len(random_found) if random_found else None
         return Directed(
@@ -198,7 +228,29 @@ class DiscriminationSearch:
             directed_probes=searched.used, random_probes=random.used,
             directed_rate=rate_estimate(float(len(found)), float(tested_directed), request.alpha),
             random_rate=rate_estimate(float(len(random_found)), float(tested_random), request.alpha), ratio=ratio,
-            examples=tuple(list(found.values())[: request.examples]))
+            examples=tuple(list(found.values())[: request.examples]), random_discriminating=hits_random,
+            random_tested=tested_random, stopped=searched.stop_reason() or random.stop_reason() or "budget")
+
+
+def _candidates(request: DiscriminationRequest, causal: Causal | None, directed: Directed | None) -> list[Candidate]:
+    """The causal discrimination rate against each rule: from the causal search, else from the directed
+    search's random-sampling baseline (an unbiased sample of the same population)."""
+    if causal is not None:
+        found, tested = causal.discriminatory, causal.profiles_tested
+    elif directed is not None:
+        found, tested = directed.random_discriminating, directed.random_tested
+    else:
+        return []
+    names = tuple(request.protected_values)
+    key = GroupKey(names, tuple("varied" for _ in names))
+    outcomes = np.r_[np.ones(found), np.zeros(tested - found)]
+    out = []
+    for rule in request.policy.rules:
+        parity = flip_rate_test(outcomes, rule.threshold, request.alpha)
+        measure = Proportion(np.array([float(found)]), np.array([float(tested)])) if tested else None
+        out.append(Candidate(rule=rule, group=key, reference=key, n=tested, reference_n=tested, value=parity.value,
+                             measure=measure, parity=parity, paired=True, reason=parity.reason))
+    return out
 
 
 def _categories(sampler: Sampler, protected: set[str]) -> dict[str, list[Any]]:

@@ -17,11 +17,13 @@ from fairprobe.engines.aif360_adapter import GroupMetrics
 from fairprobe.engines.catalogue import DISPARITIES, FAVORABLE_RATE, RATES, RateDef, favorable_cells
 from fairprobe.engines.groups import Partition
 from fairprobe.stats import proportions
+from fairprobe.stats.bounds import AverageOdds, Measure, RateDifference, RateRatio
 from fairprobe.stats.paired import mean_interval
 
 __all__ = [
     "EffectiveCounts",
     "RateCounts",
+    "bound_measure",
     "disparities",
     "effective_counts",
     "estimates",
@@ -89,6 +91,7 @@ def estimates(
                 numerator=float(num_w[i]),
                 denominator=float(den_w[i]),
                 reason=None if defined else Reason.ZERO_DENOMINATOR,
+                ci_level=1 - alpha if defined else None,
             )
     return out
 
@@ -136,6 +139,7 @@ def disparities(
                 ci_method=str(method[j]) if _finite(low[j]) is not None else None,
                 p_value=_finite(p_value[j]),
                 test=str(test_name[j]) if _finite(p_value[j]) is not None else None,
+                ci_level=1 - alpha if _finite(low[j]) is not None else None,
             )
     return out
 
@@ -161,8 +165,35 @@ def relative_gap(
         ci_method=str(ratio_ci.method[0]) + "_minus_1" if low is not None else None,
         p_value=_finite(test.p_value[0]),
         test=str(test.test[0]) if _finite(test.p_value[0]) is not None else None,
+        ci_level=1 - alpha if low is not None else None,
     )
 
+
+
+def bound_measure(part: Partition, group: int, metric: str, counts: EffectiveCounts
+                  ) -> tuple[Measure, tuple[float, float]]:
+    """The measure a rule on ``metric`` is tested with, for ``group`` against the partition's reference,
+    and the (effective) denominators of the compared rates (what ``min_group_size`` is checked against).
+
+    ``metric`` is a disparity of the catalogue, or a rate (judged by its relative gap, a ratio).
+    """
+    ref = part.reference
+
+    def rates(name: str) -> tuple[float, float, float, float]:
+        c, n = counts[name].successes, counts[name].n_eff
+        return float(c[group]), float(n[group]), float(c[ref]), float(n[ref])
+
+    if metric in RATES:
+        c1, n1, c2, n2 = rates(metric)
+        return RateRatio(*(np.array([x]) for x in (c1, n1, c2, n2))), (n1, n2)
+    definition = DISPARITIES[metric]
+    if definition.compare == "average_odds":
+        tpr, fpr = rates("true_positive_rate"), rates("false_positive_rate")
+        measure = AverageOdds(*(np.array([x]) for x in (*tpr, *fpr)))
+        return measure, (min(tpr[1], fpr[1]), min(tpr[3], fpr[3]))
+    c1, n1, c2, n2 = rates(definition.rate)
+    kind = RateRatio if definition.compare == "ratio" else RateDifference
+    return kind(*(np.array([x]) for x in (c1, n1, c2, n2))), (n1, n2)
 
 
 def rate_estimate(successes: float, n: float, alpha: float, *, method: str = proportions.WILSON,
@@ -173,7 +204,7 @@ def rate_estimate(successes: float, n: float, alpha: float, *, method: str = pro
         return Estimate(None, None, None, None, reason=reason)
     interval = proportions.wilson(np.array([successes]), np.array([n]), alpha)
     return Estimate(successes / n, float(interval.low[0]), float(interval.high[0]), method,
-                    numerator=successes, denominator=n)
+                    numerator=successes, denominator=n, ci_level=1 - alpha)
 
 
 def mean_estimate(values: np.ndarray, alpha: float) -> Estimate:
@@ -181,4 +212,5 @@ def mean_estimate(values: np.ndarray, alpha: float) -> Estimate:
     mean, low, high = mean_interval(values, alpha)
     if mean is None:
         return Estimate(None, None, None, None, reason=Reason.EMPTY_GROUP)
-    return Estimate(mean, low, high, "t_interval" if low is not None else None, denominator=float(len(values)))
+    return Estimate(mean, low, high, "t_interval" if low is not None else None, denominator=float(len(values)),
+                    ci_level=1 - alpha if low is not None else None)

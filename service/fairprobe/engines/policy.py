@@ -1,21 +1,57 @@
-"""Judge a policy's rules against measured groups: findings with adjusted p-values and a verdict.
+"""The one decision rule: judge a policy's rules against measured comparisons, for every engine.
 
-A finding is ``inconclusive`` when either group is below the minimum size or the value is undefined;
-``pass`` when the value meets the rule; ``fail`` when it does not *and* the disparity is significant
-after Benjamini–Hochberg adjustment across all findings of the audit; otherwise ``inconclusive``
-(outside the bound, but the data cannot tell it from chance).
+Audits, probes, stress tests and searches all hand :func:`judge` a list of :class:`Candidate` (a rule, a
+group, its reference, the reported value and a :class:`~fairprobe.stats.bounds.Measure`), and get back
+findings with a status each. A release gate can make two mistakes, and the rule controls both against the
+policy's *bound*, not against perfect parity:
+
+``pass`` — the data show the bound is met.
+    Two one-sided tests at ``alpha`` (TOST, the equivalence test of bioequivalence): the interval at level
+    ``1 - 2 alpha`` lies inside the bound. A one-sided bound (``min``, ``max``) needs one of the two.
+    A verdict of ``pass`` needs *every* counted finding to pass; by the intersection–union principle
+    (Berger 1982) that verdict errs with probability at most ``alpha`` whichever findings truly break
+    their bound, so the pass side needs no multiplicity adjustment.
+
+``fail`` — the data show the bound is broken.
+    A test of "the value is inside the bound" against "outside": the one-sided test at the nearer side of
+    the bound, plus, for a two-sided bound, the probability of erring at the far side (which makes a
+    ``max_abs`` of 0 the two-sided parity test). Its p-values are adjusted by Benjamini–Hochberg across
+    every tested finding of the report, so the share of false fails among a report's fails stays at or
+    below ``alpha`` however many groups and rules it judges.
+
+``inconclusive`` — otherwise: the interval crosses the bound, or the fail test does not survive the
+    adjustment, or the group is too small to judge. Each such finding says how many people per group would
+    decide it at the observed rates (``n_to_decide``, at the policy's ``power``).
+
+Which findings count towards the verdict: a finding on a group whose *rate's own denominator* (label
+positives for a TPR, everyone for a selection rate) is below ``min_group_size`` is not judged. Under the
+default ``small_groups: skip_intersections`` such a finding on a single-attribute group keeps the verdict
+from passing — a group the policy names was not assessed — while one on an intersection does not: crossing
+attributes makes sparse cells by design, and letting any one of them make every verdict inconclusive would
+make intersectional auditing useless in practice. ``block`` and ``skip`` are the two extremes. Every such
+finding is listed either way, marked ``in_verdict``.
+
+The classical rule stays available as ``decision_rule: parity``: pass when the estimate is inside the
+bound, fail when it is outside and differs significantly from parity after BH. Its false-pass rate is not
+controlled (a small biased sample passes whenever its estimate lands inside), which is why it is not the
+default.
 """
 
 from __future__ import annotations
 
+import math
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
+from scipy import stats as sps
 
-from fairprobe.domain.findings import Disparity, Finding, Reason, Status
+from fairprobe.domain.findings import Disparity, Favoured, Finding, Reason, Status
 from fairprobe.domain.groups import GroupKey
-from fairprobe.domain.policy import Bound, Policy, Rule
+from fairprobe.domain.policy import Bound, DecisionRule, Policy, Rule, SmallGroups
+from fairprobe.engines.explain import explain
+from fairprobe.stats.bounds import Measure, p_greater, p_less, scale_to_decide, signed_limits, z_for
 from fairprobe.stats.fdr import benjamini_hochberg
 
 __all__ = ["DEFAULT_RULES", "Candidate", "judge", "verdict"]
@@ -31,96 +67,225 @@ DEFAULT_RULES: tuple[Rule, ...] = (
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
-    """A rule about to be judged for one group: what was measured, before adjustment."""
+    """A rule about to be judged for one group against its reference.
+
+    ``value`` is the reported value (AIF360's for audits); ``measure`` holds one comparison and tests it
+    against the bound (``None`` when the value is undefined); ``parity`` is the value's interval and test
+    against parity at ``1 - alpha``, used by the parity rule. ``sizes`` are the (effective) denominators of
+    the compared rates; ``offset`` maps the measured quantity to the reported one (``ratio - 1`` for a
+    relative gap). ``higher_favours`` says whether a higher value is to the group's advantage (``None``:
+    it depends on nobody's benefit, e.g. a PPV gap). ``paired``: the reference is the same profiles.
+    """
 
     rule: Rule
     group: GroupKey
     reference: GroupKey
     n: int
     reference_n: int
-    measured: Disparity
+    value: float | None
+    measure: Measure | None
+    parity: Disparity
+    sizes: tuple[float, float] | None = None
+    offset: float = 0.0
+    parity_value: float = 0.0
+    higher_favours: bool | None = None
+    paired: bool = False
+    reason: Reason | None = None  # why the value is undefined, when it is
+
+    @property
+    def intersection(self) -> bool:
+        return len(self.group.attributes) > 1
 
 
-def _within(rule: Rule, value: float) -> bool:
-    if rule.bound is Bound.MIN:
-        return value >= rule.threshold
-    if rule.bound is Bound.MAX:
-        return value <= rule.threshold
-    return abs(value) <= rule.threshold  # MAX_ABS and MAX_RELATIVE_GAP
+@dataclass(frozen=True, slots=True)
+class _Tested:
+    """What the bound tests give for one candidate (all in reported units)."""
+
+    ci: tuple[float, float]
+    p_fail: float
+    p_equivalence: float
+    scale: float | None  # the factor on the data that would decide it, None when nothing would
 
 
-def _bound_text(rule: Rule) -> str:
-    return {
-        Bound.MIN: f"value ≥ {rule.threshold:g}",
-        Bound.MAX: f"value ≤ {rule.threshold:g}",
-        Bound.MAX_ABS: f"|value| ≤ {rule.threshold:g}",
-        Bound.MAX_RELATIVE_GAP: f"|relative gap| ≤ {rule.threshold:g}",
-    }[rule.bound]
+def _finite(x: float | None) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
 
 
-def _num(x: float | None) -> str:
-    return "undefined" if x is None else f"{x:.4g}"
+def _small(c: Candidate, policy: Policy) -> Reason | None:
+    group_size, reference_size = c.sizes if c.sizes is not None else (float(c.n), float(c.reference_n))
+    if group_size < policy.min_group_size:
+        return Reason.GROUP_TOO_SMALL
+    if reference_size < policy.min_group_size:
+        return Reason.REFERENCE_TOO_SMALL
+    return None
 
 
-def _explain(c: Candidate, status: Status, reason: Reason | None, p_adj: float | None, alpha: float,
-             min_size: int) -> str:
-    metric = c.rule.metric + (" relative gap" if c.rule.bound is Bound.MAX_RELATIVE_GAP else "")
-    who = f"Group {c.group.label} (n={c.n}) against {c.reference.label} (n={c.reference_n})"
-    if reason is Reason.GROUP_TOO_SMALL:
-        return f"{who}: the group has fewer than {min_size} people, too few to judge {metric}."
-    if reason is Reason.REFERENCE_TOO_SMALL:
-        return f"{who}: the reference group has fewer than {min_size} people, too few to judge {metric}."
-    m = c.measured
-    if m.value is None:
-        return f"{who}: {metric} is undefined ({m.reason}), so the rule cannot be judged."
-    ci = f" (95% CI {_num(m.ci_low)} to {_num(m.ci_high)})" if m.ci_low is not None else ""
-    head = f"{who}: {metric} is {_num(m.value)}{ci}"
-    if status is Status.PASS:
-        return f"{head}, within the policy bound {_bound_text(c.rule)}."
-    sig = f"adjusted p = {p_adj:.3g}, {m.test}" if p_adj is not None else "no test available"
-    if status is Status.FAIL:
-        return f"{head}, outside the policy bound {_bound_text(c.rule)}; the disparity is significant ({sig})."
-    return (f"{head}, outside the policy bound {_bound_text(c.rule)}, but not significant at "
-            f"alpha = {alpha:g} ({sig}); more data is needed to decide.")
+def _bounds(c: Candidate) -> tuple[float, float]:
+    low, high = c.rule.interval()
+    return low - c.offset, high - c.offset
+
+
+def _test_all(candidates: Sequence[Candidate], policy: Policy) -> list[_Tested | None]:
+    """Run the bound tests of every candidate with a measure, stacked by measure type (vectorized)."""
+    out: list[_Tested | None] = [None] * len(candidates)
+    by_type: dict[type[Measure], list[int]] = defaultdict(list)
+    for i, c in enumerate(candidates):
+        if c.measure is not None and c.value is not None:
+            by_type[type(c.measure)].append(i)
+    z_ci = z_for(policy.alpha)
+    z_decide = z_ci + z_for(1 - policy.power)
+    for kind, index in by_type.items():
+        measure = kind.stack([candidates[i].measure for i in index])  # type: ignore[misc]
+        bounds = np.array([_bounds(candidates[i]) for i in index])
+        low, high = bounds[:, 0], bounds[:, 1]
+        ci_low, ci_high = signed_limits(measure, np.full(len(index), z_ci))
+        point_low, point_high = signed_limits(measure, np.zeros(len(index)))
+        point = (point_low + point_high) / 2
+        inside_low, inside_high = p_greater(measure, low), p_less(measure, high)
+        below, above = p_less(measure, low), p_greater(measure, high)
+        p_near = np.where(point < low, below, np.where(point > high, above, np.minimum(below, above)))
+        # a two-sided bound: add the chance of erring at the far side, estimated at the near side's spread
+        spread = (ci_high - ci_low) / (2 * z_ci)
+        width = high - low
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            far = np.where((spread > 0) & np.isfinite(width),
+                           sps.norm.sf(sps.norm.isf(p_near) + width / spread), 0.0)
+        p_fail = np.minimum(1.0, p_near + np.nan_to_num(far))
+        scale = _scale(measure, low, high, point, z_decide, policy.decision_rule, [candidates[i] for i in index])
+        for j, i in enumerate(index):
+            c = candidates[i]
+            out[i] = _Tested(
+                ci=(float(ci_low[j]) + c.offset, float(ci_high[j]) + c.offset),
+                p_fail=float(p_fail[j]),
+                p_equivalence=float(np.maximum(inside_low[j], inside_high[j])),
+                scale=_finite(float(scale[j])),
+            )
+    return out
+
+
+def _scale(measure: Measure, low: np.ndarray, high: np.ndarray, point: np.ndarray, z: float,
+           rule: DecisionRule, candidates: Sequence[Candidate]) -> np.ndarray:
+    """Per comparison, the factor on the data at which the rule's test would decide at the policy's power."""
+    inside = (point >= low) & (point <= high)
+    parity = np.array([c.parity_value - c.offset for c in candidates])
+
+    def done(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+        if rule is DecisionRule.PARITY:  # the parity test would reject
+            return np.asarray((lo > parity) | (hi < parity))
+        shown_inside = (lo >= low) & (hi <= high)
+        shown_outside = np.where(point < low, hi < low, lo > high)
+        return np.asarray(np.where(inside, shown_inside, shown_outside))
+
+    return scale_to_decide(measure, z, done)
+
+
+def _favoured(c: Candidate) -> Favoured | None:
+    if c.value is None or c.higher_favours is None:
+        return None
+    if c.value == c.parity_value:
+        return Favoured.NEITHER
+    return Favoured.GROUP if (c.value > c.parity_value) == c.higher_favours else Favoured.REFERENCE
+
+
+def _counts(c: Candidate, reason: Reason | None, policy: Policy) -> bool:
+    """Whether a finding takes part in the verdict (only findings too small to judge may not)."""
+    if reason not in (Reason.GROUP_TOO_SMALL, Reason.REFERENCE_TOO_SMALL):
+        return True
+    if policy.small_groups is SmallGroups.BLOCK:
+        return True
+    return policy.small_groups is SmallGroups.SKIP_INTERSECTIONS and not c.intersection
 
 
 def judge(candidates: Sequence[Candidate], policy: Policy) -> tuple[Finding, ...]:
-    """Adjust all p-values together (BH), then give each candidate its status and explanation."""
-    p_values = np.array([np.nan if c.measured.p_value is None else c.measured.p_value for c in candidates])
-    adjusted = benjamini_hochberg(p_values)
-    findings = []
-    for c, p_adj_raw in zip(candidates, adjusted, strict=True):
-        p_adj = None if not np.isfinite(p_adj_raw) else float(p_adj_raw)
-        reason: Reason | None
-        if c.n < policy.min_group_size:
-            status, reason = Status.INCONCLUSIVE, Reason.GROUP_TOO_SMALL
-        elif c.reference_n < policy.min_group_size:
-            status, reason = Status.INCONCLUSIVE, Reason.REFERENCE_TOO_SMALL
-        elif c.measured.value is None:
-            status, reason = Status.INCONCLUSIVE, c.measured.reason or Reason.ZERO_DENOMINATOR
-        elif _within(c.rule, c.measured.value):
-            status, reason = Status.PASS, None
-        elif p_adj is not None and p_adj < policy.alpha:
-            status, reason = Status.FAIL, None
+    """Test every candidate against its bound, adjust the fail tests together (BH), give each a status."""
+    bound_rule = policy.decision_rule is DecisionRule.BOUND
+    tested = _test_all(candidates, policy)
+    blocked: list[Reason | None] = []
+    for c, t in zip(candidates, tested, strict=True):
+        if c.value is None:
+            blocked.append(c.reason or Reason.ZERO_DENOMINATOR)
+        elif bound_rule and t is None:
+            blocked.append(Reason.ZERO_DENOMINATOR)  # a value without a measure: no interval to judge it by
         else:
-            status, reason = Status.INCONCLUSIVE, Reason.NOT_SIGNIFICANT
-        m = c.measured
-        findings.append(Finding(
-            rule=c.rule, group=c.group, reference=c.reference, n=c.n, reference_n=c.reference_n,
-            value=m.value, ci_low=m.ci_low, ci_high=m.ci_high, ci_method=m.ci_method,
-            p_value=m.p_value, p_value_adjusted=p_adj, test=m.test, status=status, reason=reason,
-            explanation=_explain(c, status, reason, p_adj, policy.alpha, policy.min_group_size),
-        ))
-    return tuple(findings)
+            blocked.append(_small(c, policy))
+    p_values = np.array([
+        np.nan if reason is not None or (bound_rule and t is None)
+        else (t.p_fail if bound_rule and t is not None else _nan(c.parity.p_value))
+        for c, t, reason in zip(candidates, tested, blocked, strict=True)
+    ])
+    adjusted = benjamini_hochberg(p_values)
+    return tuple(_finding(c, t, reason, _finite(p), _finite(p_adj), policy)
+                 for c, t, reason, p, p_adj in zip(candidates, tested, blocked, p_values, adjusted, strict=True))
+
+
+def _nan(x: float | None) -> float:
+    return np.nan if x is None else x
+
+
+def _finding(c: Candidate, t: _Tested | None, reason: Reason | None, p_raw: float | None, p_adj: float | None,
+             policy: Policy) -> Finding:
+    status, reason = _status(c, t, reason, p_raw, p_adj, policy)
+    ci: tuple[float | None, float | None]
+    method: str | None
+    test: str | None
+    if policy.decision_rule is DecisionRule.BOUND and t is not None and c.measure is not None:
+        ci, method, test = t.ci, c.measure.method, c.measure.test
+        p_equivalence: float | None = t.p_equivalence
+    else:
+        ci, method, test = (c.parity.ci_low, c.parity.ci_high), c.parity.ci_method, c.parity.test
+        p_equivalence = None
+    scale = t.scale if t is not None and status is Status.INCONCLUSIVE else None
+    if scale is not None and c.sizes is not None and min(c.sizes) > 0:
+        scale = max(scale, policy.min_group_size / min(c.sizes))  # never below the minimum size
+    if status is Status.INCONCLUSIVE and reason in (Reason.INTERVAL_CROSSES_BOUND, Reason.NOT_SIGNIFICANT) \
+            and t is not None and t.scale is None:
+        reason = Reason.AT_BOUND
+    finding = Finding(
+        rule=c.rule, group=c.group, reference=c.reference, n=c.n, reference_n=c.reference_n,
+        value=c.value, ci_low=_finite(ci[0]), ci_high=_finite(ci[1]),
+        ci_level=policy.ci_level if _finite(ci[0]) is not None else None, ci_method=method,
+        p_value=p_raw, p_value_adjusted=p_adj, equivalence_p_value=p_equivalence, test=test,
+        status=status, reason=reason, explanation="",
+        denominator_n=c.sizes[0] if c.sizes else float(c.n),
+        reference_denominator_n=c.sizes[1] if c.sizes else float(c.reference_n),
+        favoured=_favoured(c),
+        n_to_decide=math.ceil(scale * c.n) if scale is not None else None,
+        reference_n_to_decide=math.ceil(scale * c.reference_n) if scale is not None else None,
+        in_verdict=_counts(c, reason, policy),
+    )
+    return replace(finding, explanation=explain(finding, policy, paired=c.paired))
+
+
+def _status(c: Candidate, t: _Tested | None, reason: Reason | None, p_raw: float | None, p_adj: float | None,
+            policy: Policy) -> tuple[Status, Reason | None]:
+    if reason is not None:
+        return Status.INCONCLUSIVE, reason
+    alpha = policy.alpha
+    if policy.decision_rule is DecisionRule.PARITY:
+        low, high = c.rule.interval()
+        assert c.value is not None
+        if low <= c.value <= high:
+            return Status.PASS, None
+        if p_adj is not None and p_adj < alpha:
+            return Status.FAIL, None
+        return Status.INCONCLUSIVE, Reason.NOT_SIGNIFICANT
+    assert t is not None
+    if t.p_equivalence < alpha:
+        return Status.PASS, None
+    if p_adj is not None and p_adj < alpha:
+        return Status.FAIL, None
+    if p_raw is not None and p_raw < alpha:
+        return Status.INCONCLUSIVE, Reason.NOT_SIGNIFICANT_AFTER_ADJUSTMENT
+    return Status.INCONCLUSIVE, Reason.INTERVAL_CROSSES_BOUND
 
 
 def verdict(findings: Sequence[Finding]) -> Status:
-    """``fail`` if any finding fails; else ``inconclusive`` if any is; else ``pass``."""
-    statuses = {f.status for f in findings}
-    if Status.FAIL in statuses:
+    """``fail`` if any finding fails; else ``pass`` if every finding in the verdict passes (and there is
+    one); else ``inconclusive``. Findings outside the verdict (too small, by ``small_groups``) never pass it
+    or block it."""
+    counted = [f for f in findings if f.in_verdict]
+    if any(f.status is Status.FAIL for f in findings):
         return Status.FAIL
-    if Status.INCONCLUSIVE in statuses or not findings:
-        return Status.INCONCLUSIVE
-    return Status.PASS
-
-
+    if counted and all(f.status is Status.PASS for f in counted):
+        return Status.PASS
+    return Status.INCONCLUSIVE

@@ -21,6 +21,8 @@ from fairprobe.schemas.table import checked_frame, records_of
 __all__ = ["AuditRequestSchema", "DataSchema", "ProtectedSchema"]
 
 LARGEST = "largest"
+#: every pair of protected attributes is audited unless the request says otherwise
+DEFAULT_INTERSECTION_ORDER = 2
 Scalar = fields.Raw  # a label or group value exactly as it appears in the data (string, number or boolean)
 
 
@@ -86,7 +88,8 @@ class AuditRequestSchema(Schema):
         metadata={"description": "Attribute combinations to audit as intersectional groups."},
     )
     max_intersection_order = fields.Integer(strict=True, validate=validate.Range(1, 4), metadata={
-        "description": "Audit every combination of up to this many protected attributes."})
+        "description": "Audit every combination of up to this many protected attributes (default 2 unless "
+                       "'intersections' lists them; 1 audits each attribute alone)."})
     policy = fields.Nested(PolicySchema, metadata={"description": "Without it the default policy applies."})
     seed = fields.Integer(strict=True, load_default=0, validate=validate.Range(0, 2**32 - 1))
     endpoint = fields.Nested(EndpointSchema, metadata={
@@ -161,8 +164,9 @@ class AuditRequestSchema(Schema):
 
         names = tuple(a.name for a in data["protected"])
         intersections = [tuple(c) for c in data.get("intersections", [])]
-        intersections += [c for c in all_combinations(names, data.get("max_intersection_order", 1))
-                          if c not in intersections]
+        # pairs by default: a gap can hide at an intersection when each attribute alone looks fair
+        order = data.get("max_intersection_order", DEFAULT_INTERSECTION_ORDER if "intersections" not in data else 1)
+        intersections += [c for c in all_combinations(names, order) if c not in intersections]
         policy = build_policy(data.get("policy"), DEFAULT_RULES, names)
         return AuditRequest(
             frame=pd.DataFrame(out, copy=False),
@@ -170,7 +174,7 @@ class AuditRequestSchema(Schema):
             roles=ColumnRoles(
                 label=data["label"], prediction=data.get("prediction"), score=data.get("score"),
                 threshold=data.get("threshold"), weight=data.get("weight"), count=data.get("count"),
-                positive_label=positive, favorable=favorable,
+                positive_label=positive, favorable=favorable, favorable_given="favorable" in data,
             ),
             protected=tuple(data["protected"]),
             intersections=tuple(intersections),

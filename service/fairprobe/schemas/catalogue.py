@@ -18,5 +18,15 @@ class MetricInfoSchema(Schema):
     test = fields.String(allow_none=True)
 
 
+class DecisionRuleSchema(Schema):
+    name = fields.String(metadata={"description": "the policy's decision_rule value"})
+    passes = fields.String(data_key="pass")
+    fails = fields.String(data_key="fail")
+    inconclusive = fields.String()
+    interval_level = fields.String(metadata={"description": "the level of a finding's interval"})
+
+
 class MetricsCatalogueSchema(Schema):
     metrics = fields.List(fields.Nested(MetricInfoSchema))
+    decision_rules = fields.List(fields.Nested(DecisionRuleSchema), metadata={
+        "description": "how a finding's status is decided; 'bound' is the default"})

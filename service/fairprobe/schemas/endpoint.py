@@ -59,6 +59,9 @@ class EndpointSchema(Schema):
                          metadata={"description": "'score': a number (decision = score >= threshold); "
                                                   "'label': a class (decision = label == positive_label)"})
     threshold = fields.Float(load_default=0.5, allow_nan=False)
+    favorable = fields.String(load_default="positive", validate=validate.OneOf(["positive", "negative"]), metadata={
+        "description": "Which decision benefits the person: 'positive' (score >= threshold, or the positive "
+                       "label; e.g. an approval) or 'negative' (e.g. a risk flag). Sets which side a gap favours."})
     positive_label = fields.Raw(load_default=1)
     batch_size = fields.Integer(strict=True, load_default=100, validate=validate.Range(1, 1000))
     concurrency = fields.Integer(strict=True, load_default=4, validate=validate.Range(min=1))
@@ -146,4 +149,5 @@ class EndpointSchema(Schema):
             threshold=data["threshold"], positive_label=data["positive_label"], method=data["method"],
             headers=dict(data["headers"]), batch_size=batch, concurrency=data["concurrency"],
             timeout_s=data["timeout_s"], deadline_s=data["deadline_s"], retries=data["retries"],
+            favorable=data["favorable"],
         )

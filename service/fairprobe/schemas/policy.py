@@ -7,9 +7,10 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from fairprobe.domain.policy import Bound, Policy, Rule
+from fairprobe.domain.policy import Bound, DecisionRule, Policy, Rule, SmallGroups
 from fairprobe.engines.catalogue import DISPARITIES, RATES
 from fairprobe.engines.counterfactual import FLIP_RATE, PROBE_METRICS
+from fairprobe.engines.discrimination import SEARCH_METRICS
 from fairprobe.engines.stress import STRESS_METRICS
 from fairprobe.schemas.limits import current_limits
 
@@ -18,6 +19,7 @@ __all__ = [
     "ProbePolicySchema",
     "ProbeRuleSchema",
     "RuleSchema",
+    "SearchPolicySchema",
     "StressPolicySchema",
     "StressRuleSchema",
     "build_policy",
@@ -77,8 +79,22 @@ class PolicySchema(Schema):
     rules = fields.List(fields.Nested(RuleSchema), required=True, validate=validate.Length(min=1, max=200))
     alpha = fields.Float(allow_nan=False, validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False),
                          metadata={"description": "Significance level after BH adjustment (default from settings)."})
-    min_group_size = fields.Integer(strict=True, validate=validate.Range(min=1),
-                                    metadata={"description": "Smaller groups are inconclusive (default: settings)."})
+    min_group_size = fields.Integer(strict=True, validate=validate.Range(min=1), metadata={
+        "description": "A finding whose rate rests on fewer people (its own denominator, e.g. label positives "
+                       "for a TPR) in the group or the reference is not judged (default: settings)."})
+    decision_rule = fields.Enum(DecisionRule, by_value=True, load_default=DecisionRule.BOUND, metadata={
+        "description": "'bound' (default): pass when the interval at 1 - 2 alpha lies inside the bound "
+                       "(equivalence), fail when a test against the bound is significant after BH. 'parity': the "
+                       "classical rule, pass when the estimate is inside, fail when it also differs from parity."})
+    small_groups = fields.Enum(SmallGroups, by_value=True, load_default=SmallGroups.SKIP_INTERSECTIONS, metadata={
+        "description": "Whether findings too small to judge keep the verdict from passing: 'block', "
+                       "'skip_intersections' (default: only single-attribute groups block) or 'skip'."})
+    power = fields.Float(load_default=0.8, validate=validate.Range(0.5, 1, max_inclusive=False), metadata={
+        "description": "The power at which an inconclusive finding's n_to_decide would decide it."})
+
+    @validates_schema
+    def _consistent(self, data: dict[str, Any], **_: Any) -> None:
+        _check_consistent_rules(data.get("rules") or [])
 
 
 class ProbeRuleSchema(RuleSchema):
@@ -101,6 +117,22 @@ class ProbePolicySchema(PolicySchema):
     rules = fields.List(fields.Nested(ProbeRuleSchema), required=True, validate=validate.Length(min=1, max=200))
 
 
+def _check_consistent_rules(rules: list[Rule]) -> None:
+    """Refuse two rules on the same quantity of some group that no value could meet together
+    (``DI >= 0.8`` and ``DI <= 0.5``), naming the later rule."""
+    for i, rule in enumerate(rules):
+        low, high = rule.interval()
+        for j, other in enumerate(rules[:i]):
+            same_quantity = other.metric == rule.metric and \
+                (other.bound is Bound.MAX_RELATIVE_GAP) == (rule.bound is Bound.MAX_RELATIVE_GAP)
+            overlap = rule.attributes is None or other.attributes is None or \
+                bool(set(rule.attributes) & set(other.attributes))
+            other_low, other_high = other.interval()
+            if same_quantity and overlap and max(low, other_low) > min(high, other_high):
+                raise ValidationError(
+                    f"contradicts policy.rules[{j}]: no value of {rule.metric} meets both", f"rules[{i}]")
+
+
 def build_policy(data: dict[str, Any] | None, default_rules: tuple[Rule, ...],
                  attributes: Collection[str]) -> Policy:
     """The request's policy (or the default), with the service's alpha and minimum group size as defaults.
@@ -114,6 +146,9 @@ def build_policy(data: dict[str, Any] | None, default_rules: tuple[Rule, ...],
         alpha=given.get("alpha", limits.alpha),
         min_group_size=given.get("min_group_size", limits.min_group_size),
         source="request" if data is not None else "default",
+        decision_rule=given.get("decision_rule", DecisionRule.BOUND),
+        small_groups=given.get("small_groups", SmallGroups.SKIP_INTERSECTIONS),
+        power=given.get("power", 0.8),
     )
     for i, rule in enumerate(policy.rules):
         unknown = [a for a in rule.attributes or () if a not in attributes]
@@ -138,3 +173,20 @@ class StressRuleSchema(RuleSchema):
 
 class StressPolicySchema(PolicySchema):
     rules = fields.List(fields.Nested(StressRuleSchema), required=True, validate=validate.Length(min=1, max=200))
+
+
+class SearchRuleSchema(RuleSchema):
+    """A rule over a discrimination search's rate."""
+
+    metric = fields.String(required=True, validate=validate.OneOf(sorted(SEARCH_METRICS)),
+                           metadata={"description": "causal_discrimination_rate (max)"})
+
+    @validates_schema
+    def _one_bound(self, data: dict[str, Any], **_: Any) -> None:
+        bounds = [b for b in BOUNDS if b in data]
+        if bounds != [Bound.MAX.value]:
+            raise ValidationError("causal_discrimination_rate takes max (the largest share allowed)", "metric")
+
+
+class SearchPolicySchema(PolicySchema):
+    rules = fields.List(fields.Nested(SearchRuleSchema), required=True, validate=validate.Length(min=1, max=20))

@@ -10,7 +10,8 @@ from fairprobe.domain.endpoint import EndpointSpec
 from fairprobe.domain.names import Name, NameBank, NameGroup
 from fairprobe.domain.policy import Bound, Rule
 from fairprobe.domain.probes import AttributeFlip, FlipRequest, NameSlots, NameSwapRequest, Profiles
-from fairprobe.engines.counterfactual import FLIP_RATE, MEAN_SCORE_DIFFERENCE
+from fairprobe.endpoints.formats import carried_fields
+from fairprobe.engines.counterfactual import FLIP_RATE, MEAN_SCORE_DIFFERENCE, NAME_SLOTS
 from fairprobe.namebanks import BANKS, load_banks
 from fairprobe.schemas.audit import DataSchema
 from fairprobe.schemas.endpoint import EndpointSchema, slots_used
@@ -18,7 +19,7 @@ from fairprobe.schemas.limits import check_probe_budget
 from fairprobe.schemas.policy import ProbePolicySchema, build_policy
 from fairprobe.schemas.table import checked_frame, records_of
 
-__all__ = ["DEFAULT_PROBE_RULES", "FlipRequestSchema", "NameSwapRequestSchema", "profiles_from"]
+__all__ = ["DEFAULT_PROBE_RULES", "FlipRequestSchema", "NameSwapRequestSchema", "carried", "profiles_from"]
 
 CUSTOM = "custom"
 #: applied when a probe request brings no policy (the issue's example: 1% flips, a 0.02 mean score gap)
@@ -50,6 +51,35 @@ def _require_fields(profiles: Profiles, names: list[tuple[str, str]]) -> None:
     for field, where in names:
         if field not in present:
             raise ValidationError(f"the profiles have no field {field!r}", where)
+
+
+def carried(endpoint: EndpointSpec, fields_: list[str]) -> tuple[set[str], str]:
+    """Which of ``fields_`` reach the model through the endpoint's format, and the option that decides it."""
+    return carried_fields(endpoint.format, endpoint.options, fields_)
+
+
+def _check_names_reach_the_model(endpoint: EndpointSpec, profiles: Profiles, slots: NameSlots) -> None:
+    """Refuse a name swap whose requests would be identical for every group: no name reaches the model.
+
+    A name reaches the model through a carried first/last/full-name field, or a carried text field whose
+    value has a ``{first_name}``-style slot. Every profile must carry one, or its answers could not differ.
+    """
+    present = list(profiles.records[0]) if profiles.records else []
+    sent, decided_by = carried(endpoint, present)
+    name_fields = {f for f in (slots.first_name, slots.last_name, slots.full_name) if f} & sent
+    text_fields = [f for f in slots.text_fields if f in sent]
+    if name_fields:
+        return
+    if not text_fields:
+        named = sorted({f for f in (slots.first_name, slots.last_name, slots.full_name) if f} | set(slots.text_fields))
+        raise ValidationError(f"none of the name fields {named} is sent to the model, so every group would get "
+                              "the same request; send them (or a {first_name} slot)", decided_by)
+    blind = [profiles.ids[i] for i, r in enumerate(profiles.records)
+             if not any(NAME_SLOTS.search(str(r.get(f) or "")) for f in text_fields)]
+    if blind:
+        raise ValidationError(f"{len(blind)} profiles have no {{first_name}}, {{last_name}} or {{full_name}} slot "
+                              f"in the text fields {text_fields} sent to the model (first: profile "
+                              f"{blind[0]!r}), so their requests would not change with the name", "profiles")
 
 
 def _check_endpoint_slots(endpoint: EndpointSpec, profiles: Profiles) -> None:
@@ -171,12 +201,14 @@ class NameSwapRequestSchema(Schema):
                                    if slots.get(k_)]
                         + [(f, f"name_fields.text_fields[{i}]") for i, f in enumerate(slots["text_fields"])])
         _check_endpoint_slots(data["endpoint"], profiles)
+        name_slots = NameSlots(first_name=slots.get("first_name"), last_name=slots.get("last_name"),
+                               full_name=slots.get("full_name"), text_fields=tuple(slots["text_fields"]))
+        _check_names_reach_the_model(data["endpoint"], profiles, name_slots)
         check_probe_budget(len(profiles.records) * len(groups) * k, "names_per_group")
         attributes = {a for g in groups for a in g.attributes}
         return NameSwapRequest(
             endpoint=data["endpoint"], profiles=profiles,
-            slots=NameSlots(first_name=slots.get("first_name"), last_name=slots.get("last_name"),
-                            full_name=slots.get("full_name"), text_fields=tuple(slots["text_fields"])),
+            slots=name_slots,
             bank=bank.id, groups=groups, reference=data["reference"], names_per_group=k,
             policy=build_policy(data.get("policy"), DEFAULT_PROBE_RULES, attributes),
             seed=data["seed"], worst=data["worst"],
@@ -232,6 +264,10 @@ class FlipRequestSchema(Schema):
                 missing = [v for v in values if str(v) not in by_value]
                 if missing:
                     raise ValidationError(f"proxy {proxy!r} gives no value for {missing}", f"flips[{i}].proxies")
+            sent, decided_by = carried(data["endpoint"], list(profiles.records[0]))
+            if not ({name, *flip["proxies"]} & sent):
+                raise ValidationError(f"flip {i} changes {sorted({name, *flip['proxies']})}, none of which is sent "
+                                      "to the model, so every variant would get the same request", decided_by)
             counts = {str(v): 0 for v in values}
             for r in profiles.records:
                 if str(r[name]) in counts and r[name] in values:

@@ -7,8 +7,9 @@ from typing import Any
 
 from marshmallow import Schema, fields
 
-from fairprobe.domain.findings import Finding, Status
+from fairprobe.domain.findings import Favoured, Finding, Status
 from fairprobe.domain.groups import GroupKey
+from fairprobe.domain.policy import DecisionRule, SmallGroups
 
 __all__ = ["AccountingSchema", "AuditReportSchema", "VerdictSchema", "summarize"]
 
@@ -34,6 +35,7 @@ class EstimateSchema(Schema):
     numerator = fields.Float(allow_none=True, metadata={"description": "weighted count of people"})
     denominator = fields.Float(allow_none=True, metadata={"description": "weighted count of people"})
     reason = fields.String(allow_none=True)
+    ci_level = fields.Float(allow_none=True, metadata={"description": "the interval's confidence level"})
 
 
 class DisparitySchema(Schema):
@@ -41,9 +43,11 @@ class DisparitySchema(Schema):
     ci_low = fields.Float(allow_none=True)
     ci_high = fields.Float(allow_none=True)
     ci_method = fields.String(allow_none=True)
-    p_value = fields.Float(allow_none=True, metadata={"description": "unadjusted; findings carry BH-adjusted"})
+    p_value = fields.Float(allow_none=True, metadata={
+        "description": "unadjusted test against parity; findings carry the tests against the policy's bound"})
     test = fields.String(allow_none=True)
     reason = fields.String(allow_none=True)
+    ci_level = fields.Float(allow_none=True, metadata={"description": "the interval's confidence level"})
 
 
 class GroupReportSchema(Schema):
@@ -79,6 +83,10 @@ class PolicyOutSchema(Schema):
     alpha = fields.Float()
     min_group_size = fields.Integer()
     source = fields.String(metadata={"description": "'request' or 'default'"})
+    decision_rule = fields.Enum(DecisionRule, by_value=True)
+    small_groups = fields.Enum(SmallGroups, by_value=True)
+    power = fields.Float()
+    ci_level = fields.Float(metadata={"description": "the level of the findings' intervals"})
 
 
 class FindingSchema(Schema):
@@ -90,15 +98,32 @@ class FindingSchema(Schema):
     reference = GroupField(metadata={"type": "object"})
     n = fields.Integer()
     reference_n = fields.Integer()
+    n_denominator = fields.Float(attribute="denominator_n", allow_none=True, metadata={
+        "description": "(effective) people the group's compared rate is computed on, e.g. label positives for "
+                       "a TPR: what min_group_size is checked against"})
+    reference_n_denominator = fields.Float(attribute="reference_denominator_n", allow_none=True)
     value = fields.Float(allow_none=True)
     ci_low = fields.Float(allow_none=True)
     ci_high = fields.Float(allow_none=True)
+    ci_level = fields.Float(allow_none=True, metadata={
+        "description": "1 - 2 alpha under the bound rule (two one-sided tests at alpha), 1 - alpha under parity"})
     ci_method = fields.String(allow_none=True)
-    p_value = fields.Float(allow_none=True)
-    p_value_adjusted = fields.Float(allow_none=True, metadata={"description": "Benjamini–Hochberg"})
+    p_value = fields.Float(allow_none=True, metadata={
+        "description": "test that the bound is broken (bound rule) or of parity (parity rule), unadjusted"})
+    p_value_adjusted = fields.Float(allow_none=True, metadata={"description": "Benjamini–Hochberg across the report"})
+    equivalence_p_value = fields.Float(allow_none=True, metadata={
+        "description": "two one-sided tests that the value lies inside the bound (pass when below alpha)"})
     test = fields.String(allow_none=True)
     status = fields.Enum(Status, by_value=True)
     reason = fields.String(allow_none=True)
+    favoured = fields.Enum(Favoured, by_value=True, allow_none=True, metadata={
+        "description": "which side the gap favours: group, reference or neither; null when no side benefits"})
+    n_to_decide = fields.Integer(allow_none=True, metadata={
+        "description": "inconclusive findings: people in the group that would decide it at the observed rates "
+                       "(at the policy's power and alpha)"})
+    reference_n_to_decide = fields.Integer(allow_none=True)
+    in_verdict = fields.Boolean(metadata={
+        "description": "false when the group is too small to judge and small_groups leaves it out of the verdict"})
     explanation = fields.String()
 
 
@@ -119,6 +144,12 @@ class AccountingSchema(Schema):
     deadline_s = fields.Float()
 
 
+class PartitionSchema(Schema):
+    attributes = fields.Function(lambda p: list(p[0]), metadata={"type": "array", "items": {"type": "string"}})
+    reference = fields.Function(lambda p: _group(p[1]), metadata={"type": "object",
+                                                                   "description": "the reference group"})
+
+
 class AuditRecordSchema(Schema):
     request_id = fields.String()
     created_at = fields.String()
@@ -127,6 +158,13 @@ class AuditRecordSchema(Schema):
     rows = fields.Integer()
     people = fields.Float()
     data_kind = fields.String()
+    columns = fields.Dict(keys=fields.String(), values=fields.Raw(allow_none=True), metadata={
+        "description": "the column of each role: label, prediction, score, threshold, weight, count"})
+    positive_label = fields.Raw(metadata={"description": "the event the model predicts"})
+    favorable = fields.Raw(metadata={"description": "the prediction that benefits the person"})
+    favorable_defaulted = fields.Boolean(metadata={"description": "true when favorable was not given"})
+    partitions = fields.List(fields.Nested(PartitionSchema), metadata={
+        "description": "every attribute and intersection audited, with its reference group"})
     policy = fields.Nested(PolicyOutSchema)
     seed = fields.Integer()
 
@@ -136,6 +174,7 @@ class SummarySchema(Schema):
     passed = fields.Integer(data_key="pass")
     failed = fields.Integer(data_key="fail")
     inconclusive = fields.Integer()
+    not_in_verdict = fields.Integer(metadata={"description": "inconclusive findings left out of the verdict"})
 
 
 class VerdictSchema(Schema):
@@ -156,6 +195,7 @@ class AuditReportSchema(VerdictSchema):
     audit = fields.Nested(AuditRecordSchema)
     scoring = fields.Nested(AccountingSchema, allow_none=True, metadata={
         "description": "When the audit scored the data through a model endpoint: what happened to each row"})
+    warnings = fields.List(fields.String(), metadata={"description": "things the caller should check"})
 
 
 def summarize(findings: Sequence[Finding]) -> dict[str, int]:
@@ -166,6 +206,7 @@ def summarize(findings: Sequence[Finding]) -> dict[str, int]:
         "pass": statuses.count(Status.PASS),
         "fail": statuses.count(Status.FAIL),
         "inconclusive": statuses.count(Status.INCONCLUSIVE),
+        "not_in_verdict": sum(not f.in_verdict for f in findings),
     }
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import string
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from fairprobe.domain.policy import Bound, Rule
+from fairprobe.domain.policy import Bound, Policy, Rule
 from fairprobe.domain.stress import (
     Condition,
     DiscriminationRequest,
@@ -22,13 +23,15 @@ from fairprobe.domain.stress import (
     TargetGroup,
     TruthRule,
 )
+from fairprobe.endpoints.formats import carried_fields
+from fairprobe.engines.discrimination import CAUSAL_RATE
 from fairprobe.engines.stress import OPERATORS
 from fairprobe.engines.synthesis import condition_mask, is_numeric
 from fairprobe.namebanks import BANKS, load_banks
 from fairprobe.schemas.audit import DataSchema
 from fairprobe.schemas.endpoint import EndpointSchema
 from fairprobe.schemas.limits import check_probe_budget, current_limits
-from fairprobe.schemas.policy import StressPolicySchema, build_policy
+from fairprobe.schemas.policy import SearchPolicySchema, StressPolicySchema, build_policy
 from fairprobe.schemas.table import checked_frame
 
 __all__ = ["DEFAULT_STRESS_RULES", "DiscriminationRequestSchema", "StressRequestSchema"]
@@ -37,6 +40,8 @@ DEFAULT_STRESS_RULES: tuple[Rule, ...] = (
     Rule("disparate_impact", Bound.MIN, 0.8),
     Rule("positive_rate_difference", Bound.MAX_ABS, 0.1),
 )
+#: a search's default: at most 1% of profiles change decision with their protected values (as for flips)
+DEFAULT_SEARCH_RULES: tuple[Rule, ...] = (Rule(CAUSAL_RATE, Bound.MAX, 0.01),)
 NUMERIC = (FieldType.NUMBER, FieldType.INTEGER)
 
 
@@ -328,7 +333,10 @@ class DiscriminationRequestSchema(Schema):
     directed_global_share = fields.Float(load_default=0.2, validate=validate.Range(0, 1, min_inclusive=False,
                                                                                    max_inclusive=False))
     examples = fields.Integer(strict=True, load_default=5, validate=validate.Range(0, 50))
-    alpha = fields.Float(validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False))
+    alpha = fields.Float(validate=validate.Range(0, 1, min_inclusive=False, max_inclusive=False), metadata={
+        "description": "Deprecated spelling of policy.alpha (intervals of the rates)"})
+    policy = fields.Nested(SearchPolicySchema, metadata={
+        "description": "Default: causal_discrimination_rate max 0.01"})
     seed = fields.Integer(strict=True, load_default=0, validate=validate.Range(0, 2**32 - 1))
 
     @post_load
@@ -344,6 +352,10 @@ class DiscriminationRequestSchema(Schema):
             if name not in known:
                 raise ValidationError(f"no field {name!r} in the generator", f"protected.{name}")
             resolved[name] = tuple(given) if given else _categories(generator, name)
+        sent, decided_by = carried_fields(data["endpoint"].format, data["endpoint"].options, sorted(known))
+        if not set(resolved) & sent:
+            raise ValidationError(f"none of the varied fields {sorted(resolved)} is sent to the model, so every "
+                                  "variant of a profile would get the same request", decided_by)
         combos = int(np.prod([len(v) for v in resolved.values()]))
         limits = current_limits()
         budget = data["max_probes"] * (3 if "directed" in data["methods"] else 1)
@@ -357,7 +369,17 @@ class DiscriminationRequestSchema(Schema):
             methods=tuple(dict.fromkeys(data["methods"])), precision=data["precision"],
             max_probes=data["max_probes"], batch_profiles=data["batch_profiles"],
             directed_global_share=data["directed_global_share"], examples=data["examples"],
-            alpha=data.get("alpha", limits.alpha), seed=data["seed"])
+            policy=_search_policy(data), seed=data["seed"])
+
+
+def _search_policy(data: dict[str, Any]) -> Policy:
+    given = dict(data.get("policy") or {})
+    if "alpha" in data:
+        if "alpha" in given and given["alpha"] != data["alpha"]:
+            raise ValidationError("differs from policy.alpha; give one", "alpha")
+        given["alpha"] = data["alpha"]
+    policy = build_policy(given or None, DEFAULT_SEARCH_RULES, list(data.get("protected") or []))
+    return replace(policy, source="request" if "policy" in data else "default")
 
 
 def _categories(generator: Generator, name: str) -> tuple[Any, ...]:

@@ -83,7 +83,8 @@ class CausalSchema(Schema):
     profiles_tested = fields.Integer()
     discriminatory = fields.Integer()
     probes = fields.Integer()
-    stopped = fields.String(metadata={"description": "'precision', 'budget' or 'deadline'"})
+    stopped = fields.String(metadata={
+        "description": "'precision', 'budget', 'deadline' or 'endpoint_failing' (calls in a row got no answer)"})
     examples = fields.List(fields.Nested(ExampleSchema))
 
 
@@ -97,9 +98,13 @@ class DirectedSchema(Schema):
     random_rate = fields.Nested(EstimateSchema)
     ratio = fields.Float(allow_none=True)
     examples = fields.List(fields.Nested(ExampleSchema))
+    random_discriminating = fields.Integer(metadata={
+        "description": "random-sampling profiles that discriminate, duplicates counted (the rate's numerator)"})
+    random_tested = fields.Integer()
+    stopped = fields.String(metadata={"description": "'budget', 'deadline' or 'endpoint_failing'"})
 
 
-class DiscriminationReportSchema(Schema):
+class DiscriminationReportSchema(VerdictSchema):
     causal = fields.Nested(CausalSchema, allow_none=True)
     directed = fields.Nested(DirectedSchema, allow_none=True)
     accounting = fields.Nested(AccountingSchema)

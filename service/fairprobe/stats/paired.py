@@ -55,7 +55,7 @@ def paired_scores(treated: np.ndarray, control: np.ndarray, alpha: float) -> Dis
         p = 1.0 if d.size else None
     else:
         p = float(sps.wilcoxon(nonzero, zero_method="wilcox", method="approx" if nonzero.size > 50 else "auto").pvalue)
-    return _result(mean, low, high, p, WILCOXON)
+    return _result(mean, low, high, p, WILCOXON, alpha)
 
 
 def paired_decisions(treated: np.ndarray, control: np.ndarray, alpha: float) -> Disparity:
@@ -67,7 +67,7 @@ def paired_decisions(treated: np.ndarray, control: np.ndarray, alpha: float) -> 
     mean, low, high = mean_interval(d, alpha)
     up, down = int((d > 0).sum()), int((d < 0).sum())
     p = (float(sps.binomtest(up, up + down, 0.5).pvalue) if up + down else 1.0) if d.size else None
-    return _result(mean, low, high, p, SIGN_TEST)
+    return _result(mean, low, high, p, SIGN_TEST, alpha)
 
 
 def flip_rate_test(changes: np.ndarray, bound: float, alpha: float) -> Disparity:
@@ -90,10 +90,12 @@ def flip_rate_test(changes: np.ndarray, bound: float, alpha: float) -> Disparity
     else:
         p = float(sps.binomtest(k, n, bound, alternative="greater").pvalue)
     return Disparity(flips / n, float(interval.low[0]), float(interval.high[0]), interval.method[0], p,
-                     BINOMIAL_VS_BOUND)
+                     BINOMIAL_VS_BOUND, ci_level=1 - alpha)
 
 
-def _result(mean: float | None, low: float | None, high: float | None, p: float | None, test: str) -> Disparity:
+def _result(mean: float | None, low: float | None, high: float | None, p: float | None, test: str,
+            alpha: float) -> Disparity:
     if mean is None:
         return Disparity(None, None, None, None, None, None, reason=Reason.EMPTY_GROUP)
-    return Disparity(mean, low, high, T_INTERVAL if low is not None else None, p, test)
+    return Disparity(mean, low, high, T_INTERVAL if low is not None else None, p, test,
+                     ci_level=1 - alpha if low is not None else None)

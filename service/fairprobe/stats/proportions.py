@@ -12,18 +12,17 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import stats as sps
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_confint,
-    test_proportions_2indep,
-)
+from statsmodels.stats.proportion import test_proportions_2indep
+
+from fairprobe.stats.intervals import mover_ratio, mover_sum, newcombe
+from fairprobe.stats.intervals import wilson as wilson_limits
 
 __all__ = [
     "FISHER",
+    "MOVER_AVERAGE",
     "NEWCOMBE",
-    "RATIO_LOG",
-    "RATIO_LOG_ADJUSTED",
-    "WALD_AVERAGE",
+    "POOLED_Z_AVERAGE",
+    "RATIO_MOVER",
     "WILSON",
     "Z_TEST",
     "Interval",
@@ -35,9 +34,9 @@ __all__ = [
 
 WILSON = "wilson"
 NEWCOMBE = "newcombe_hybrid_score"
-RATIO_LOG = "katz_log"
-RATIO_LOG_ADJUSTED = "katz_log_adjusted_0.5"
-WALD_AVERAGE = "wald_average_of_differences"
+RATIO_MOVER = "mover_r_wilson"
+MOVER_AVERAGE = "mover_newcombe"
+POOLED_Z_AVERAGE = "pooled_z_average_of_differences"
 Z_TEST = "two_proportion_z_pooled"
 FISHER = "fisher_exact"
 
@@ -49,7 +48,7 @@ MIN_EXPECTED_FOR_Z = 5.0
 class Interval:
     low: np.ndarray
     high: np.ndarray
-    method: np.ndarray  # one method name per element (ratio intervals differ at zero counts)
+    method: np.ndarray  # one method name per element
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,48 +60,19 @@ class TestResult:
 def wilson(successes: np.ndarray, n: np.ndarray, alpha: float) -> Interval:
     """Wilson score interval for ``successes / n``; NaN where ``n == 0``."""
     successes, n = np.asarray(successes, float), np.asarray(n, float)
-    ok = n > 0
-    low = np.full(n.shape, np.nan)
-    high = np.full(n.shape, np.nan)
-    if ok.any():
-        lo, hi = proportion_confint(successes[ok], n[ok], alpha=alpha, method="wilson")
-        low[ok], high[ok] = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
+    low, high = wilson_limits(successes, n, sps.norm.isf(alpha / 2))
     return Interval(low, high, np.full(n.shape, WILSON, dtype=object))
 
 
 def _difference_interval(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray, alpha: float) -> Interval:
-    ok = (n1 > 0) & (n2 > 0)
-    low = np.full(n1.shape, np.nan)
-    high = np.full(n1.shape, np.nan)
-    if ok.any():
-        lo, hi = confint_proportions_2indep(
-            c1[ok], n1[ok], c2[ok], n2[ok], method="newcomb", compare="diff", alpha=alpha
-        )
-        low[ok], high[ok] = lo, hi
+    low, high = newcombe(c1, n1, c2, n2, sps.norm.isf(alpha / 2))
     return Interval(low, high, np.full(n1.shape, NEWCOMBE, dtype=object))
 
 
 def _ratio_interval(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray, alpha: float) -> Interval:
-    """Katz log interval for p1/p2; with a zero count, the 0.5-adjusted version (stated per element)."""
-    low = np.full(n1.shape, np.nan)
-    high = np.full(n1.shape, np.nan)
-    method = np.full(n1.shape, RATIO_LOG, dtype=object)
-    defined = (n1 > 0) & (n2 > 0) & (c2 > 0)
-    plain = defined & (c1 > 0)
-    adjusted = defined & ~plain
-    if plain.any():
-        lo, hi = confint_proportions_2indep(
-            c1[plain], n1[plain], c2[plain], n2[plain], method="log", compare="ratio", alpha=alpha
-        )
-        low[plain], high[plain] = lo, hi
-    if adjusted.any():
-        lo, hi = confint_proportions_2indep(
-            c1[adjusted], n1[adjusted], c2[adjusted], n2[adjusted],
-            method="log-adjusted", compare="ratio", alpha=alpha,
-        )
-        low[adjusted], high[adjusted] = lo, hi
-        method[adjusted] = RATIO_LOG_ADJUSTED
-    return Interval(low, high, method)
+    """MOVER-R Wilson interval for p1/p2 (finite at a zero count in the group; undefined when p2 = 0)."""
+    low, high = mover_ratio(c1, n1, c2, n2, sps.norm.isf(alpha / 2))
+    return Interval(low, high, np.full(n1.shape, RATIO_MOVER, dtype=object))
 
 
 def _test(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray) -> TestResult:
@@ -155,24 +125,29 @@ def average_of_differences(
     second: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
     alpha: float,
 ) -> tuple[np.ndarray, Interval, TestResult]:
-    """``((p1a - p2a) + (p1b - p2b)) / 2`` with a Wald interval and z test (independent terms).
+    """``((p1a - p2a) + (p1b - p2b)) / 2``: MOVER over the two Newcombe intervals, and a pooled z test.
 
-    This is AIF360's average odds difference: the two terms are the FPR and TPR differences, which
-    are computed on disjoint people (label negatives and label positives), so their variances add.
+    This is AIF360's average odds difference: the two terms are the FPR and TPR differences, computed on
+    disjoint people (label negatives and label positives), so they are independent. The test of parity
+    pools each term's rate under its own null, so its variance does not vanish when a group's rate is 0
+    or 1 (an unpooled Wald variance does, and then calls 4 of 4 against 60% "significant").
     """
-    value = np.zeros(np.asarray(first[0]).shape)
-    variance = np.zeros_like(value)
+    z = sps.norm.isf(alpha / 2)
+    points, limits, variance = [], [], np.zeros(np.asarray(first[0]).shape)
     with np.errstate(divide="ignore", invalid="ignore"):
         for c1, n1, c2, n2 in (first, second):
-            p1, p2 = np.asarray(c1) / np.asarray(n1), np.asarray(c2) / np.asarray(n2)
-            value = value + (p1 - p2) / 2
-            variance = variance + (p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2) / 4
+            c1, n1, c2, n2 = (np.asarray(a, float) for a in (c1, n1, c2, n2))
+            points.append(c1 / n1 - c2 / n2)
+            limits.append(newcombe(c1, n1, c2, n2, z))
+            pooled = (c1 + c2) / (n1 + n2)
+            variance = variance + pooled * (1 - pooled) * (1 / n1 + 1 / n2) / 4
+        value = (points[0] + points[1]) / 2
+        low, high = mover_sum(points, limits)
         se = np.sqrt(variance)
-        z = sps.norm.ppf(1 - alpha / 2)
-        low, high = value - z * se, value + z * se
         p_value = np.where(se > 0, 2 * sps.norm.sf(np.abs(value) / se), np.where(value == 0, 1.0, np.nan))
     undefined = ~np.isfinite(value)
+    low, high = low / 2, high / 2
     low[undefined] = high[undefined] = p_value[undefined] = np.nan
-    method = np.full(value.shape, WALD_AVERAGE, dtype=object)
-    tests = np.full(value.shape, "wald_z", dtype=object)
+    method = np.full(value.shape, MOVER_AVERAGE, dtype=object)
+    tests = np.full(value.shape, POOLED_Z_AVERAGE, dtype=object)
     return value, Interval(low, high, method), TestResult(p_value, tests)
