@@ -142,8 +142,10 @@ def _test_all(candidates: Sequence[Candidate], policy: Policy) -> list[_Tested |
         point_low, point_high = signed_limits(measure, np.zeros(len(index)))
         point = (point_low + point_high) / 2
         inside_low, inside_high = p_greater(measure, low), p_less(measure, high)
-        below, above = p_less(measure, low), p_greater(measure, high)
-        p_near = np.where(point < low, below, np.where(point > high, above, np.minimum(below, above)))
+        # the fail test runs at the side of the bound nearer the estimate (the other p-value is near 1)
+        near_low = (point - low) < (high - point)
+        p_near = np.where(near_low, p_less(measure, np.where(near_low, low, -np.inf)),
+                          p_greater(measure, np.where(near_low, np.inf, high)))
         # a two-sided bound: add the chance of erring at the far side, estimated at the near side's spread
         spread = (ci_high - ci_low) / (2 * z_ci)
         width = high - low
@@ -151,7 +153,12 @@ def _test_all(candidates: Sequence[Candidate], policy: Policy) -> list[_Tested |
             far = np.where((spread > 0) & np.isfinite(width),
                            sps.norm.sf(sps.norm.isf(p_near) + width / spread), 0.0)
         p_fail = np.minimum(1.0, p_near + np.nan_to_num(far))
-        scale = _scale(measure, low, high, point, z_decide, policy.decision_rule, [candidates[i] for i in index])
+        undecided = np.maximum(inside_low, inside_high) >= policy.alpha  # a pass needs no sample size
+        scale = np.full(len(index), np.nan)
+        if undecided.any():
+            rows = np.flatnonzero(undecided)
+            scale[rows] = _scale(measure.take(rows), low[rows], high[rows], point[rows], z_decide,
+                                 policy.decision_rule, [candidates[index[j]] for j in rows])
         for j, i in enumerate(index):
             c = candidates[i]
             out[i] = _Tested(

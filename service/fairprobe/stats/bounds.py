@@ -44,8 +44,8 @@ __all__ = [
 
 #: the widest z searched: 1 - Phi(37) is about 6e-300, the smallest p-value reported
 Z_MAX = 37.0
-#: bisection steps: 2 * Z_MAX / 2**64 is below double precision
-STEPS = 64
+#: bisection steps: 2 * Z_MAX / 2**52 resolves z to 2e-14
+STEPS = 52
 #: sample-size search: k from 2**-10 to 2**40 times the data
 LOG2_K = (-10.0, 40.0)
 
@@ -68,6 +68,10 @@ class Measure:
 
     def __len__(self) -> int:
         return len(np.asarray(getattr(self, dataclasses.fields(self)[0].name)))
+
+    def take(self, index: np.ndarray) -> Self:
+        """The comparisons at ``index`` (an integer or boolean array)."""
+        return type(self)(**{f.name: np.asarray(getattr(self, f.name))[index] for f in dataclasses.fields(self)})
 
     @classmethod
     def stack(cls, parts: Sequence[Self]) -> Self:
@@ -116,9 +120,8 @@ def p_greater(measure: Measure, bound: np.ndarray) -> np.ndarray:
     bound = np.broadcast_to(np.asarray(bound, float), (len(measure),))
     trivial = np.isneginf(bound) | ((bound < measure.floor) if measure.floor is not None else False)
     impossible = np.isposinf(bound)
-    finite = np.where(trivial | impossible, 0.0, bound)
-    p = measure.p_greater(finite)
-    return np.where(trivial, 0.0, np.where(impossible, 1.0, p))
+    return _where_needed(measure, bound, np.where(trivial, 0.0, 1.0), ~(trivial | impossible),
+                         lambda m, b: m.p_greater(b))
 
 
 def p_less(measure: Measure, bound: np.ndarray) -> np.ndarray:
@@ -126,9 +129,20 @@ def p_less(measure: Measure, bound: np.ndarray) -> np.ndarray:
     bound = np.broadcast_to(np.asarray(bound, float), (len(measure),))
     trivial = np.isposinf(bound)
     impossible = np.isneginf(bound) | ((bound <= measure.floor) if measure.floor is not None else False)
-    finite = np.where(trivial | impossible, 0.0, bound)
-    p = measure.p_less(finite)
-    return np.where(trivial, 0.0, np.where(impossible, 1.0, p))
+    return _where_needed(measure, bound, np.where(trivial, 0.0, 1.0), ~(trivial | impossible),
+                         lambda m, b: m.p_less(b))
+
+
+def _where_needed(measure: Measure, bound: np.ndarray, settled: np.ndarray, needed: np.ndarray,
+                  test: Callable[[Measure, np.ndarray], np.ndarray]) -> np.ndarray:
+    """``settled`` with the comparisons that need a test replaced by it (only those are computed)."""
+    out = np.array(settled, float)
+    if needed.all():
+        return np.asarray(test(measure, bound), float)
+    if needed.any():
+        index = np.flatnonzero(needed)
+        out[index] = test(measure.take(index), bound[index])
+    return out
 
 
 def scale_to_decide(measure: Measure, z: float, done: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
