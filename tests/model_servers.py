@@ -179,7 +179,8 @@ class FaultApp:
     /timeout sleeps 3 s; /error500 always 500; /flaky fails the first call of every batch size with 503;
     /ratelimit answers 429 with Retry-After: 1 to the first call, then works; /garbage is not JSON;
     /short answers one value too few; /drip sends its body a byte every 0.3 s; /batchfail answers 500 to
-    any call with more than one record; /redirect sends 302 to ``?to=``; /unauthorized answers 401.
+    any call with more than one record; /redirect sends 302 to ``?to=``; /unauthorized answers 401;
+    /badrequest answers 400.
     """
 
     def __init__(self) -> None:
@@ -229,6 +230,8 @@ class FaultApp:
             response = Response("", status=302, headers={"Location": request.args.get("to", "/ok")})
         elif path == "/unauthorized":
             response = Response(json.dumps({"error": "bad key"}), status=401, mimetype="application/json")
+        elif path == "/badrequest":
+            response = Response(json.dumps({"error": "no such field"}), status=400, mimetype="application/json")
         else:
             response = Response("not found", status=404)
         return response(environ, start_response)

@@ -99,7 +99,9 @@ def _from_http(error: HTTPException) -> Response:
 
 def _internal(error: BaseException) -> Response:
     # The traceback goes to the log with the request id; the client gets nothing it could leak.
-    log.error("unhandled error", exc_info=error, extra={"request_id": g.get("request_id")})
+    # the formatter prints the exception's type and frames, never its message (fairprobe.logs)
+    log.error("unhandled error", exc_info=error,
+              extra={"request_id": g.get("request_id"), "error_type": type(error).__name__})
     return problem_response(
         500, "internal-error", "Internal server error",
         "The service failed to process the request. Quote the request id when reporting it.",

@@ -86,6 +86,10 @@ class Settings:
         Largest model response body read; larger answers fail as ``response_too_large``.
     log_level
         Level of the JSON request log.
+    max_groups
+        Most groups (every value of every attribute and intersection) one audit may measure (422 above).
+    max_findings
+        Most findings (rules x groups) one audit may judge (422 above).
     """
 
     api_keys: frozenset[str] = field(default_factory=frozenset)
@@ -99,6 +103,8 @@ class Settings:
     max_deadline_s: int = 240  # below gunicorn.conf.py timeout (300 s), with room for the analysis
     max_response_bytes: int = 16 * 1024 * 1024
     log_level: str = "INFO"
+    max_groups: int = 2_000  # AIF360 costs about 1.7 ms per group: 2,000 groups is about 3.5 s
+    max_findings: int = 20_000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -119,4 +125,6 @@ class Settings:
             max_deadline_s=_int(env, "MAX_DEADLINE_S", cls.max_deadline_s, minimum=1),
             max_response_bytes=_int(env, "MAX_RESPONSE_BYTES", cls.max_response_bytes, minimum=1024),
             log_level=level,
+            max_groups=_int(env, "MAX_GROUPS", cls.max_groups, minimum=2),
+            max_findings=_int(env, "MAX_FINDINGS", cls.max_findings, minimum=1),
         )

@@ -96,4 +96,11 @@ def test_unexpected_errors_are_generic_500s(app: Flask, capsys: pytest.CaptureFi
     assert response.status_code == 500
     assert response.mimetype == "application/problem+json"
     assert "secret internals" not in response.get_data(as_text=True)
-    assert "secret internals" in capsys.readouterr().out  # the traceback is logged, with the request id
+    out = capsys.readouterr().out
+    # the traceback is logged as types and frames, with the request id; its message (which may quote a
+    # header value or a row) never is
+    line = next(json.loads(x) for x in out.splitlines() if '"unhandled error"' in x)
+    assert line["request_id"] == response.headers["X-Request-ID"]
+    assert line["exception"][0]["type"] == "builtins.RuntimeError"
+    assert any(frame.endswith(" in boom") for frame in line["exception"][0]["frames"])
+    assert "secret internals" not in out

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from fairprobe.domain.endpoint import EndpointSpec, Format, FormatOptions, Output, Scored
 from fairprobe.endpoints import EndpointClient, TargetGuard
+from fairprobe.endpoints.client import GIVE_UP_AFTER
 from tests.model_servers import FaultApp
 from tests.probes.conftest import LOOPBACK
 
@@ -38,7 +40,6 @@ def accounted(scored: Scored) -> None:
     ("/error500", "http_error"),
     ("/garbage", "invalid_response"),
     ("/short", "wrong_length"),
-    ("/unauthorized", "http_error"),
     ("/redirect?to=/ok", "redirect_refused"),
 ])
 def test_every_probe_fails_with_its_reason(fault_server: str, path: str, reason: str) -> None:
@@ -46,6 +47,37 @@ def test_every_probe_fails_with_its_reason(fault_server: str, path: str, reason:
     accounted(scored)
     assert scored.accounting.failures == {reason: len(ROWS)}
     assert all(s is None for s in scored.scores)
+
+
+def test_a_client_error_that_repeats_stops_the_sending(fault_server: str, fault_app: FaultApp) -> None:
+    """401 on every call: after GIVE_UP_AFTER calls in a row the rest are not sent, and say so."""
+    scored, _ = run(fault_server + "/unauthorized", batch_size=1, concurrency=1)
+    accounted(scored)
+    a = scored.accounting
+    assert a.failures == {"http_error": GIVE_UP_AFTER, "abandoned": len(ROWS) - GIVE_UP_AFTER}
+    assert fault_app.calls["/unauthorized"] == a.requests == GIVE_UP_AFTER
+    assert a.gave_up is not None and "401" in a.gave_up
+
+
+def test_an_error_everywhere_costs_a_bounded_number_of_calls(fault_server: str, fault_app: FaultApp) -> None:
+    """The issue's cases: 500 to everything (80 records) and 400 to everything (2,000 probes). Retries draw on
+    one budget and halving stops once it is seen not to help, so neither multiplies into hundreds of calls."""
+    url = fault_server + "/error500"
+    spec = EndpointSpec(url=url, format=Format.JSON, options=FormatOptions(response_path="predictions[*].score"),
+                        output=Output.SCORE, threshold=0.5, positive_label=1, batch_size=100, concurrency=4,
+                        retries=2, deadline_s=30)
+    client = EndpointClient(spec, TargetGuard(LOOPBACK).check(url), max_response_bytes=1 << 20, sleep=lambda _: None)
+    scored = client.score([{"x": i} for i in range(80)])
+    assert scored.accounting.failed == 80 and scored.accounting.requests <= 25, scored.accounting
+    assert scored.accounting.requests == fault_app.calls["/error500"]
+
+    url = fault_server + "/badrequest"
+    client = EndpointClient(replace(spec, url=url), TargetGuard(LOOPBACK).check(url), max_response_bytes=1 << 20)
+    scored = client.score([{"x": i} for i in range(2_000)])
+    a = scored.accounting
+    assert a.sent == a.failed == 2_000 and a.failures.keys() <= {"http_error", "abandoned"}
+    assert a.requests <= 3 * GIVE_UP_AFTER and fault_app.calls["/badrequest"] == a.requests
+    assert a.gave_up is not None and "400" in a.gave_up
 
 
 def test_a_batch_that_fails_falls_back_to_single_records(fault_server: str, fault_app: FaultApp) -> None:

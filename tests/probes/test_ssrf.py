@@ -47,6 +47,20 @@ LITERALS = {
     "http://240.0.0.1/": "reserved",
     "http://255.255.255.255/": "reserved",
     "http://192.0.2.1/": "reserved",
+    # IPv6 forms that embed a private IPv4 address, and reserved blocks Python's ipaddress calls global
+    "http://[64:ff9b:1::a00:1]/": "nat64_local_use",  # RFC 8215 local-use NAT64
+    "http://[::a00:1]/": "private",  # IPv4-compatible ::10.0.0.1
+    "http://[::ffff:0:a00:1]/": "private",  # IPv4-translated ::ffff:0:10.0.0.1
+    "http://[::ffff:0:a9fe:a9fe]/": "cloud_metadata",  # IPv4-translated 169.254.169.254
+    "http://[::7f00:1]/": "loopback",  # IPv4-compatible ::127.0.0.1
+    "http://[2001:db9::5efe:c0a8:1]/": "private",  # ISATAP interface id ::5efe:192.168.0.1
+    "http://[2001:db9::200:5efe:a00:1]/": "private",  # ISATAP with the u bit
+    "http://[2001:0:4136:e378:8000:63bf:f5ff:fffe]/": "private",  # Teredo client 10.0.0.1 (obfuscated)
+    "http://[3fff::1]/": "reserved",  # documentation (RFC 9637)
+    "http://[5f00::1]/": "reserved",  # SRv6 SIDs
+    "http://[fec0::1]/": "reserved",  # deprecated site-local
+    "http://[100:0:0:1::1]/": "reserved",  # dummy prefix
+    "http://192.88.99.1/": "reserved",  # deprecated 6to4 relay anycast
     "ftp://93.184.216.34/": "scheme",
     "file:///etc/passwd": "scheme",
     "gopher://93.184.216.34/": "scheme",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import current_app, g
 
 from fairprobe.api.outbound import scorer_for
 from fairprobe.api.parser import Blueprint
@@ -11,6 +11,7 @@ from fairprobe.domain.findings import AuditReport
 from fairprobe.engines.audit import DatasetAudit
 from fairprobe.schemas.audit import AuditRequestSchema
 from fairprobe.schemas.report import AuditReportSchema
+from fairprobe.settings import Settings
 
 __all__ = ["blp"]
 
@@ -32,4 +33,6 @@ blp = Blueprint("audits", __name__, url_prefix="/v1", description="Audit a datas
 def create_audit(audit: AuditRequest) -> AuditReport:
     """Audit a dataset (JSON rows, columns, CSV or a counts table) and return findings and a verdict."""
     scorer = scorer_for(audit.endpoint, seed=audit.seed) if audit.endpoint is not None else None
-    return DatasetAudit(request_id=g.request_id, scorer=scorer).run(audit)
+    settings: Settings = current_app.extensions["fairprobe.settings"]
+    return DatasetAudit(request_id=g.request_id, scorer=scorer, max_groups=settings.max_groups,
+                        max_findings=settings.max_findings).run(audit)

@@ -7,17 +7,15 @@ a name or a credential.
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import re
-import sys
 import time
 import uuid
-from typing import Any
 
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
+from fairprobe import logs
 from fairprobe.errors import NotAuthenticated
 from fairprobe.settings import Settings
 
@@ -29,49 +27,6 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 access_log = logging.getLogger("fairprobe.access")
 
 
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line, with only the fields fairprobe puts there on purpose."""
-
-    FIELDS = ("request_id", "method", "path", "status", "duration_ms", "bytes_in")
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        for name in self.FIELDS:
-            if hasattr(record, name):
-                entry[name] = getattr(record, name)
-        if record.exc_info:
-            entry["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(entry)
-
-
-class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stdout`` is when a record is emitted (gunicorn, pytest capture)."""
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stdout
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
-def _configure_logging(level: str) -> None:
-    logger = logging.getLogger("fairprobe")
-    logger.setLevel(level)
-    if not any(getattr(h, "_fairprobe", False) for h in logger.handlers):
-        handler = StdoutHandler()
-        handler.setFormatter(JsonLogFormatter())
-        handler._fairprobe = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.propagate = False
-
-
 def _route_label() -> str:
     # The URL rule, not the raw path: bounded label cardinality, and no ids from the path.
     return request.url_rule.rule if request.url_rule is not None else "unmatched"
@@ -79,7 +34,7 @@ def _route_label() -> str:
 
 def init_app(app: Flask, settings: Settings) -> None:
     """Wire request ids, authentication, access logging and /metrics into ``app``."""
-    _configure_logging(settings.log_level)
+    logs.configure(settings.log_level)
     registry = CollectorRegistry()
     requests_total = Counter(
         "fairprobe_http_requests_total", "HTTP requests by route, method and status",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 
 from fairprobe.domain.endpoint import EndpointSpec
 from fairprobe.endpoints import EndpointClient, TargetGuard
@@ -21,4 +21,5 @@ def scorer_for(spec: EndpointSpec, *, seed: int, field: str = "endpoint.url") ->
     """A client for ``spec``; raises ``TargetRefused`` (422, naming the rule) for a forbidden URL."""
     settings: Settings = current_app.extensions["fairprobe.settings"]
     target = current_app.extensions[GUARD].check(spec.url, field)
-    return EndpointClient(spec, target, max_response_bytes=settings.max_response_bytes, seed=seed)
+    return EndpointClient(spec, target, max_response_bytes=settings.max_response_bytes, seed=seed,
+                          request_id=g.get("request_id"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
+from enum import Enum, StrEnum
 from typing import Any
 
 import pandas as pd
@@ -13,13 +13,23 @@ from fairprobe.domain.endpoint import EndpointSpec
 from fairprobe.domain.groups import Label, ProtectedAttribute
 from fairprobe.domain.policy import Policy
 
-__all__ = ["LABEL", "PREDICTION", "SCORE", "WEIGHT", "AuditRequest", "ColumnRoles", "DataKind"]
+__all__ = ["LABEL", "PREDICTION", "SCORE", "WEIGHT", "AuditRequest", "ColumnRoles", "DataKind", "Role"]
 
-# Normalised column names in AuditRequest.frame (the user's protected columns keep their own names).
-LABEL = "__label__"  # bool: label == positive_label
-PREDICTION = "__prediction__"  # bool: prediction == positive_label (or score >= threshold)
-SCORE = "__score__"  # float in [0, 1], optional
-WEIGHT = "__weight__"  # float > 0: sample weight (rows) or number of people (counts)
+
+class Role(Enum):
+    """Keys of the normalised role columns in ``AuditRequest.frame``.
+
+    They are enum members, not strings, so no column of the caller's (whose names are strings, kept as they
+    are for the protected columns) can ever be taken for one, whatever it is called.
+    """
+
+    LABEL = "label"  # bool: label == positive_label
+    PREDICTION = "prediction"  # bool: prediction == positive_label (or score >= threshold)
+    SCORE = "score"  # float in [0, 1], optional
+    WEIGHT = "weight"  # float > 0: sample weight (rows) or number of people (counts)
+
+
+LABEL, PREDICTION, SCORE, WEIGHT = Role.LABEL, Role.PREDICTION, Role.SCORE, Role.WEIGHT
 
 
 class DataKind(StrEnum):

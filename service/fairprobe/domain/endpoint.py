@@ -51,6 +51,8 @@ class ProbeFailure(StrEnum):
     WRONG_LENGTH = "wrong_length"
     INVALID_VALUE = "invalid_value"
     UNPARSEABLE_REPLY = "unparseable_reply"
+    INVALID_REQUEST = "invalid_request"  # the HTTP library refused to send it (a header or URL it rejects)
+    ABANDONED = "abandoned"  # not sent: calls in a row got the same client error (see ``gave_up``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +113,8 @@ class Accounting:
     retries: int
     elapsed_s: float
     deadline_s: float
+    retries_denied: int = 0  # retries not made because the request's retry budget was spent
+    gave_up: str | None = None  # why the rest were not sent, when calls kept failing the same way
 
     @property
     def partial(self) -> bool:
@@ -120,8 +124,8 @@ class Accounting:
         """As the report's ``accounting`` member (for a problem body)."""
         return {"sent": self.sent, "answered": self.answered, "failed": self.failed, "partial": self.partial,
                 "failures": dict(self.failures), "http_statuses": dict(self.http_statuses),
-                "requests": self.requests, "retries": self.retries, "elapsed_s": self.elapsed_s,
-                "deadline_s": self.deadline_s}
+                "requests": self.requests, "retries": self.retries, "retries_denied": self.retries_denied,
+                "gave_up": self.gave_up, "elapsed_s": self.elapsed_s, "deadline_s": self.deadline_s}
 
 
 @dataclass(frozen=True, slots=True)

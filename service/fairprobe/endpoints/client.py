@@ -2,9 +2,14 @@
 
 Every record handed to :meth:`EndpointClient.score` comes back answered or failed with a reason.
 Retries happen on 429, 5xx and connection errors only, with exponential backoff and full jitter, or
-after the server's ``Retry-After``; never past the deadline. A batch that fails for a reason a smaller
-batch might not (a 4xx/5xx, an unreadable or wrong-length answer, a timeout) is split in halves down
-to single records. Redirects are not followed. Requests go to the address the guard checked.
+after the server's ``Retry-After``; never past the deadline, and never more than the request's retry
+budget (10 plus one per five batches sent), so a model that fails everything costs a bounded number
+of calls. A batch that fails for a reason a smaller batch might not (a 4xx/5xx, an unreadable or
+wrong-length answer, a timeout) is split in halves — until halving is seen not to help: when both
+halves fail with the same error as the batch, that error is not split again in this request. After
+:data:`GIVE_UP_AFTER` calls in a row get the same client error (4xx other than 429), the rest are not
+sent (reason ``abandoned``). Redirects are not followed. Requests go to the address the guard checked,
+with the caller's request id in ``X-Request-ID``.
 """
 
 from __future__ import annotations
@@ -35,13 +40,21 @@ SPLITTABLE = frozenset({
 BACKOFF_BASE_S = 0.05
 BACKOFF_CAP_S = 5.0
 CHUNK = 64 * 1024
+#: retries a request may make at all, and the extra allowed per batch it sends
+RETRY_BUDGET_BASE = 10.0
+RETRY_BUDGET_PER_BATCH = 0.2
+#: this many calls in a row answered with the same client error, and the rest are not sent
+GIVE_UP_AFTER = 5
+
+Failure = tuple[ProbeFailure, int | None]  # a reason and, for HTTP errors, the status
 
 
 class _Retryable(Exception):
-    def __init__(self, reason: ProbeFailure, retry_after: float | None = None) -> None:
+    def __init__(self, reason: ProbeFailure, retry_after: float | None = None, status: int | None = None) -> None:
         super().__init__(reason.value)
         self.reason = reason
         self.retry_after = retry_after
+        self.status = status
 
 
 class _PinnedAdapter(HTTPAdapter):
@@ -73,18 +86,25 @@ class EndpointClient:
     """
 
     def __init__(self, spec: EndpointSpec, target: Target, *, max_response_bytes: int, seed: int = 0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> None:
+                 request_id: str | None = None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.spec = spec
         self.target = target
         self.max_response_bytes = max_response_bytes
+        self.request_id = request_id
         self.clock = clock
         self.sleep = sleep
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._requests = 0
         self._retries = 0
+        self._retries_denied = 0
         self._statuses: Counter[str] = Counter()
         self._deadline: float | None = None  # set by the first call: one deadline for the whole request
+        self._retry_tokens = RETRY_BUDGET_BASE
+        self._unsplittable: set[Failure] = set()  # errors that halving a batch was seen not to cure
+        self._run_of: tuple[Failure | None, int] = (None, 0)  # the last client error and how many in a row
+        self._gave_up: str | None = None
 
     @property
     def batch_size(self) -> int:
@@ -102,10 +122,12 @@ class EndpointClient:
         if self._deadline is None:
             self._deadline = start + self.spec.deadline_s
         deadline = self._deadline
-        before = (self._requests, self._retries, Counter(self._statuses))
+        before = (self._requests, self._retries, Counter(self._statuses), self._retries_denied)
         raws: list[Raw | None] = [None] * len(records)
         size = self.batch_size
         chunks = [list(range(i, min(i + size, len(records)))) for i in range(0, len(records), size)]
+        with self._lock:
+            self._retry_tokens += RETRY_BUDGET_PER_BATCH * len(chunks)
         if chunks:
             with self._session() as session, ThreadPoolExecutor(min(self.spec.concurrency, len(chunks))) as pool:
                 futures = [pool.submit(self._run, session, records, chunk, deadline, raws) for chunk in chunks]
@@ -124,40 +146,78 @@ class EndpointClient:
         return session
 
     def _run(self, session: requests.Session, records: Sequence[Mapping[str, Any]], chunk: list[int],
-             deadline: float, raws: list[Raw | None]) -> None:
+             deadline: float, raws: list[Raw | None]) -> Failure | None:
+        """Answer ``chunk``; return the failure that every one of its records got, if they all got one."""
         try:
             values = self._call_with_retries(session, [records[i] for i in chunk], deadline)
         except AnswerError as exc:
-            if len(chunk) > 1 and exc.reason in SPLITTABLE and self.clock() < deadline:
+            failure = (exc.reason, exc.status)
+            if len(chunk) > 1 and exc.reason in SPLITTABLE and failure not in self._unsplittable \
+                    and self.clock() < deadline and self._gave_up is None:
                 middle = len(chunk) // 2
-                self._run(session, records, chunk[:middle], deadline, raws)
-                self._run(session, records, chunk[middle:], deadline, raws)
-                return
+                first = self._run(session, records, chunk[:middle], deadline, raws)
+                second = self._run(session, records, chunk[middle:], deadline, raws)
+                if first == second == failure:
+                    with self._lock:
+                        self._unsplittable.add(failure)  # halving did not help: do not halve on it again
+                    return failure
+                return None
             for i in chunk:
                 raws[i] = exc.reason
-            return
+            return failure
         for i, value in zip(chunk, values, strict=True):
             raws[i] = value
+        return None
 
     def _call_with_retries(self, session: requests.Session, batch: list[Mapping[str, Any]],
                            deadline: float) -> list[Raw]:
         attempt = 0
         while True:
+            if self._gave_up is not None:
+                raise AnswerError(ProbeFailure.ABANDONED, self._gave_up)
             remaining = deadline - self.clock()
             if remaining <= 0:
                 raise AnswerError(ProbeFailure.DEADLINE, "the deadline passed before this call")
             try:
-                return self._call(session, batch, min(self.spec.timeout_s, remaining), deadline)
+                values = self._call(session, batch, min(self.spec.timeout_s, remaining), deadline)
             except _Retryable as exc:
+                self._note(None)
                 if attempt >= self.spec.retries:
-                    raise AnswerError(exc.reason, "retries exhausted") from exc
+                    raise AnswerError(exc.reason, "retries exhausted", status=exc.status) from exc
+                if not self._take_retry_token():
+                    raise AnswerError(exc.reason, "the request's retry budget is spent", status=exc.status) from exc
                 wait = exc.retry_after if exc.retry_after is not None else self._backoff(attempt)
                 if self.clock() + wait >= deadline:
-                    raise AnswerError(exc.reason, "waiting to retry would pass the deadline") from exc
+                    raise AnswerError(exc.reason, "waiting to retry would pass the deadline", status=exc.status) \
+                        from exc
                 self.sleep(wait)
                 attempt += 1
                 with self._lock:
                     self._retries += 1
+            except AnswerError as exc:
+                self._note((exc.reason, exc.status) if exc.status is not None and 400 <= exc.status < 500 else None)
+                raise
+            else:
+                self._note(None)
+                return values
+
+    def _take_retry_token(self) -> bool:
+        with self._lock:
+            if self._retry_tokens >= 1:
+                self._retry_tokens -= 1
+                return True
+            self._retries_denied += 1
+            return False
+
+    def _note(self, client_error: Failure | None) -> None:
+        """Count calls in a row answered with the same client error; give up on the request after enough."""
+        with self._lock:
+            last, run = self._run_of
+            run = run + 1 if client_error is not None and client_error == last else (1 if client_error else 0)
+            self._run_of = (client_error, run)
+            if client_error is not None and run >= GIVE_UP_AFTER and self._gave_up is None:
+                self._gave_up = (f"{run} calls in a row were answered {client_error[1]}; the rest were not sent "
+                                 "because an error like that does not go away on its own")
 
     def _backoff(self, attempt: int) -> float:
         with self._lock:
@@ -167,6 +227,8 @@ class EndpointClient:
               deadline: float) -> list[Raw]:
         body, content_type = encode(self.spec.format, self.spec.options, batch)
         headers = {**self.spec.headers, "Content-Type": content_type, "Host": self.target.netloc}
+        if self.request_id:
+            headers["X-Request-ID"] = self.request_id
         started = self.clock()
         with self._lock:
             self._requests += 1
@@ -181,9 +243,9 @@ class EndpointClient:
                 if status == 429:
                     raise _Retryable(ProbeFailure.RATE_LIMITED, _retry_after(response.headers))
                 if status >= 500:
-                    raise _Retryable(ProbeFailure.HTTP_ERROR, _retry_after(response.headers))
+                    raise _Retryable(ProbeFailure.HTTP_ERROR, _retry_after(response.headers), status=status)
                 if status >= 400:
-                    raise AnswerError(ProbeFailure.HTTP_ERROR, f"the endpoint answered {status}")
+                    raise AnswerError(ProbeFailure.HTTP_ERROR, f"the endpoint answered {status}", status=status)
                 content = self._read(response, min(started + timeout, deadline))
         except requests.exceptions.ConnectTimeout as exc:
             raise _Retryable(ProbeFailure.CONNECTION) from exc
@@ -193,6 +255,9 @@ class EndpointClient:
             raise AnswerError(ProbeFailure.INVALID_RESPONSE, "the response body is broken") from exc
         except requests.exceptions.ConnectionError as exc:
             raise _Retryable(ProbeFailure.CONNECTION) from exc
+        except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
+            # the request could not be built or sent (a header or URL the HTTP library refuses): no retry helps
+            raise AnswerError(ProbeFailure.INVALID_REQUEST, "the request could not be sent") from exc
         return decode(self.spec.format, self.spec.options, content, len(batch))
 
     def _read(self, response: requests.Response, until: float) -> bytes:
@@ -215,7 +280,7 @@ class EndpointClient:
 
     # ------------------------------------------------------------ answers
 
-    def _scored(self, raws: list[Raw | None], elapsed: float, before: tuple[int, int, Counter[str]]) -> Scored:
+    def _scored(self, raws: list[Raw | None], elapsed: float, before: tuple[int, int, Counter[str], int]) -> Scored:
         scores: list[float | None] = []
         decisions: list[bool | None] = []
         failures: list[ProbeFailure | None] = []
@@ -229,7 +294,7 @@ class EndpointClient:
             sent=len(raws), answered=len(raws) - sum(failed.values()), failed=sum(failed.values()),
             failures=dict(sorted(failed.items())), http_statuses=dict(sorted((self._statuses - before[2]).items())),
             requests=self._requests - before[0], retries=self._retries - before[1], elapsed_s=round(elapsed, 4),
-            deadline_s=self.spec.deadline_s,
+            deadline_s=self.spec.deadline_s, retries_denied=self._retries_denied - before[3], gave_up=self._gave_up,
         )
         return Scored(tuple(scores), tuple(decisions), tuple(failures), accounting)
 

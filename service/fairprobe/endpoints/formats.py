@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import orjson
+import re2
 
 from fairprobe.domain.endpoint import Format, FormatOptions, ProbeFailure
+from fairprobe.domain.slots import SLOT, fill, slot_names
 
-__all__ = ["BATCHABLE", "SLOT", "AnswerError", "Raw", "carried_fields", "count_marker", "decode", "encode", "extract",
-           "fill_slots", "single_record"]
+__all__ = ["BATCHABLE", "AnswerError", "Raw", "carried_fields", "compile_pattern", "count_marker", "decode", "encode",
+           "extract", "fill_slots", "first_json_object", "single_record"]
 
 Raw = float | str | bool | ProbeFailure
 Record = Mapping[str, Any]
@@ -28,16 +31,24 @@ Record = Mapping[str, Any]
 BATCHABLE = frozenset({Format.JSON, Format.MLFLOW, Format.KSERVE_V1, Format.KSERVE_V2, Format.CSV})
 RECORDS = "{{records}}"
 RECORD = "{{record}}"
-SLOT = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+#: a chat reply is searched in its first 64 Ki characters; a score is near the start of any real answer
+MAX_REPLY_CHARS = 65_536
+#: how many ``{`` in a reply may start a JSON object
+MAX_JSON_STARTS = 100
+DEFAULT_PATTERN = r"(-?\d+(?:\.\d+)?)"
+_REPLY_DECODER = json.JSONDecoder()
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # RE2 would print the caller's pattern to stderr
 _PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\*|-?\d+)\]")
 
 
 class AnswerError(Exception):
-    """The response as a whole cannot be read; ``reason`` says why."""
+    """The response as a whole cannot be read; ``reason`` says why (``status``: the HTTP status, if any)."""
 
-    def __init__(self, reason: ProbeFailure, detail: str) -> None:
+    def __init__(self, reason: ProbeFailure, detail: str, *, status: int | None = None) -> None:
         super().__init__(detail)
         self.reason = reason
+        self.status = status
 
 
 # ---------------------------------------------------------------- paths and templates
@@ -69,8 +80,8 @@ def _json_text(value: Any) -> str:
 
 
 def fill_slots(text: str, values: Mapping[str, Any]) -> str:
-    """Replace ``{name}`` slots with the record's values; ``{profile}`` is the record as JSON."""
-    return SLOT.sub(lambda m: _json_text(values[m.group(1)]), text)
+    """Replace ``{name}`` slots with the record's values (``{profile}`` is the record as JSON)."""
+    return fill(text, values, _json_text)
 
 
 def _fill(template: Any, record: Record) -> Any:
@@ -176,7 +187,7 @@ def count_marker(template: Any, marker: str) -> int:
 
 def _slots_in(template: Any) -> set[str]:
     if isinstance(template, str):
-        return set(SLOT.findall(template))
+        return slot_names(template)
     if isinstance(template, list):
         return set().union(*(_slots_in(t) for t in template)) if template else set()
     if isinstance(template, dict):
@@ -292,20 +303,48 @@ def _chat_value(doc: Any, options: FormatOptions) -> Raw:
         raise AnswerError(ProbeFailure.INVALID_RESPONSE, "no choices[0].message.content") from exc
     if not isinstance(content, str):
         return ProbeFailure.UNPARSEABLE_REPLY
+    content = content[:MAX_REPLY_CHARS]
     if options.extract_json_field:
-        match = re.search(r"\{.*\}", content, re.DOTALL)
+        found = first_json_object(content)
         try:
-            value = extract(orjson.loads(match.group(0)), options.extract_json_field) if match else None
-        except (orjson.JSONDecodeError, KeyError, IndexError, TypeError):
+            value = extract(found, options.extract_json_field) if found is not None else None
+        except (KeyError, IndexError, TypeError):
             value = None
         return ProbeFailure.UNPARSEABLE_REPLY if value is None else _scalar(value, options)
-    pattern = options.extract_regex or r"(-?\d+(?:\.\d+)?)"
-    found = re.search(pattern, content)
-    if not found:
+    match = compile_pattern(options.extract_regex or DEFAULT_PATTERN).search(content)
+    if match is None:
         return ProbeFailure.UNPARSEABLE_REPLY
-    text = found.group(1) if found.groups() else found.group(0)
+    text = match.group(1) if match.re.groups else match.group(0)
+    if text is None:
+        return ProbeFailure.UNPARSEABLE_REPLY
     try:
         number = float(text)
     except ValueError:
         return text.strip()
     return number if math.isfinite(number) else ProbeFailure.UNPARSEABLE_REPLY
+
+
+def first_json_object(text: str) -> Any:
+    """The first JSON object in ``text`` (a model's reply), read with a JSON parser from each ``{`` in turn.
+
+    At most :data:`MAX_JSON_STARTS` starts are tried, so a reply of a million ``{`` costs a million
+    character checks, not a regex's quadratic (or worse) backtracking.
+    """
+    start = text.find("{")
+    for _ in range(MAX_JSON_STARTS):
+        if start < 0:
+            return None
+        try:
+            value, _end = _REPLY_DECODER.raw_decode(text, start)
+        except ValueError:
+            value = None
+        if isinstance(value, dict):
+            return value
+        start = text.find("{", start + 1)
+    return None
+
+
+def compile_pattern(pattern: str) -> Any:
+    """A caller's pattern compiled by RE2, which runs in time linear in the reply (no backtracking), so
+    ``(a+)+$`` cannot hold a worker. Raises ``re2.error`` for patterns RE2 cannot run (back-references)."""
+    return re2.compile(pattern, _RE2_OPTIONS)

@@ -4,8 +4,10 @@ A URL's host is resolved once; every address it resolves to must pass the rules 
 resolves to one public and one private address is refused), and the client then connects to the
 checked address, so DNS cannot change the answer between check and connect. IP spellings such as
 ``2130706433``, ``0x7f.1`` or ``0177.0.0.1`` are resolved by the system resolver like any host and
-are caught by the same rules. IPv4 addresses embedded in IPv6 (mapped, 6to4, Teredo, NAT64) are
-checked as the IPv4 address they reach.
+are caught by the same rules. IPv4 addresses embedded in IPv6 (mapped, translated, compatible, 6to4,
+Teredo, NAT64, ISATAP) are checked as the IPv4 address they reach; IPv6 outside global unicast
+(2000::/3) and the reserved blocks inside it are refused even where Python's ``ipaddress`` calls them
+global.
 """
 
 from __future__ import annotations
@@ -34,11 +36,17 @@ RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("carrier_grade_nat", ("100.64.0.0/10",)),
     ("unique_local", ("fc00::/7",)),
     ("multicast", ("224.0.0.0/4", "ff00::/8")),
-    ("reserved", ("240.0.0.0/4", "192.0.0.0/24", "192.0.2.0/24", "198.18.0.0/15", "198.51.100.0/24",
-                  "203.0.113.0/24", "100::/64", "2001:db8::/32", "2001::/23")),
+    ("nat64_local_use", ("64:ff9b:1::/48",)),
+    # reserved and special-purpose blocks, including those Python's ipaddress calls global (192.88.99.0/24,
+    # 3fff::/20, 5f00::/16, fec0::/10, 100:0:0:1::/64 ...); IPv6 outside 2000::/3 is not global unicast at all
+    ("reserved", ("240.0.0.0/4", "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "198.18.0.0/15",
+                  "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32", "2001::/23", "3fff::/20")),
 )
 _NETWORKS = tuple((rule, tuple(ipaddress.ip_network(n) for n in nets)) for rule, nets in RULES)
+_GLOBAL_UNICAST_V6 = ipaddress.ip_network("2000::/3")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_COMPATIBLE = ipaddress.ip_network("::/96")  # IPv4-compatible (deprecated): ::a.b.c.d
+_TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")  # IPv4-translated (SIIT): ::ffff:0:a.b.c.d
 SCHEMES = ("http", "https")
 
 
@@ -78,16 +86,23 @@ class Target:
 
 
 def _embedded_v4(address: IPAddress) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 address reaches, for every form that embeds one: mapped, translated,
+    compatible, 6to4, Teredo, the NAT64 well-known prefix, and ISATAP interface ids."""
     if isinstance(address, ipaddress.IPv4Address):
         return None
+    low32 = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if address in _TRANSLATED or address in _NAT64:
+        return low32
+    if address in _COMPATIBLE and int(address) > 1:  # not :: or ::1, which are rules of their own
+        return low32
     if address.sixtofour is not None:
         return address.sixtofour
     if address.teredo is not None:
         return address.teredo[1]
-    if address in _NAT64:
-        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    if (int(address) >> 32) & 0xFCFFFFFF == 0x00005EFE:  # ISATAP: ::0:5efe:a.b.c.d or ::200:5efe:a.b.c.d
+        return low32
     return None
 
 
@@ -99,6 +114,8 @@ def forbidden_rule(address: IPAddress) -> str | None:
     for rule, networks in _NETWORKS:
         if any(address in net for net in networks if net.version == address.version):
             return rule
+    if isinstance(address, ipaddress.IPv6Address) and address not in _GLOBAL_UNICAST_V6:
+        return "reserved"
     if not address.is_global:
         return "reserved"
     return None

@@ -87,30 +87,36 @@ class GroupMetrics:
     disparities: Mapping[str, float]
 
 
+#: AIF360's column names: positional, so no attribute name of the caller's can collide with them
+_LABEL, _PREDICTION, _WEIGHT = "label", "prediction", "weight"
+
+
+def _column(position: int) -> str:
+    return f"attribute_{position}"
+
+
 def _frame(table: CountsTable) -> pd.DataFrame:
     """Non-empty cells of the table as rows, codes as floats, weight as instance weight."""
-    cells = np.nonzero(table.weight > 0)
-    data: dict[str, np.ndarray] = {
-        name: cells[i].astype(float) for i, name in enumerate(table.attributes)
-    }
-    k = len(table.attributes)
-    data["__label__"] = cells[k].astype(float)
-    data["__prediction__"] = cells[k + 1].astype(float)
-    data["__weight__"] = table.weight[cells]
+    rows, label, prediction = np.nonzero(table.weight > 0)
+    data: dict[str, np.ndarray] = {_column(i): table.codes[rows, i].astype(float)
+                                   for i in range(len(table.attributes))}
+    data[_LABEL] = label.astype(float)
+    data[_PREDICTION] = prediction.astype(float)
+    data[_WEIGHT] = table.weight[rows, label, prediction]
     return pd.DataFrame(data)
 
 
-def _datasets(frame: pd.DataFrame, attributes: Sequence[str], favorable: float) -> tuple[Any, Any]:
+def _datasets(frame: pd.DataFrame, attributes: int, favorable: float) -> tuple[Any, Any]:
     truth = BinaryLabelDataset(
-        df=frame.drop(columns=["__prediction__"]),
-        label_names=["__label__"],
-        protected_attribute_names=list(attributes),
-        instance_weights_name="__weight__",
+        df=frame.drop(columns=[_PREDICTION]),
+        label_names=[_LABEL],
+        protected_attribute_names=[_column(i) for i in range(attributes)],
+        instance_weights_name=_WEIGHT,
         favorable_label=favorable,
         unfavorable_label=1.0 - favorable,
     )
     predicted = truth.copy()
-    predicted.labels = frame[["__prediction__"]].to_numpy()
+    predicted.labels = frame[[_PREDICTION]].to_numpy()
     return truth, predicted
 
 
@@ -140,20 +146,22 @@ def group_metrics(
     is its own reference only its rates are returned. Undefined values (zero denominators) are NaN.
     """
     frame = _frame(table)
-    truth, predicted = _datasets(frame, table.attributes, 1.0)
+    truth, predicted = _datasets(frame, len(table.attributes), 1.0)
     if favorable_is_positive:
         fav_truth, fav_predicted = truth, predicted
     else:
-        fav_truth, fav_predicted = _datasets(frame, table.attributes, 0.0)
+        fav_truth, fav_predicted = _datasets(frame, len(table.attributes), 0.0)
+    position = {name: _column(i) for i, name in enumerate(table.attributes)}
     created: list[object] = []
     results: list[GroupMetrics] = []
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
             for group, reference in zip(groups, references, strict=True):
-                unprivileged = [{k: float(v) for k, v in group.items()}]
+                unprivileged = [{position[k]: float(v) for k, v in group.items()}]
                 alone = dict(group) == dict(reference)
                 privileged = (
-                    [{next(iter(group)): _NO_GROUP}] if alone else [{k: float(v) for k, v in reference.items()}]
+                    [{position[next(iter(group))]: _NO_GROUP}] if alone
+                    else [{position[k]: float(v) for k, v in reference.items()}]
                 )
                 metric = ClassificationMetric(
                     truth, predicted, unprivileged_groups=unprivileged, privileged_groups=privileged

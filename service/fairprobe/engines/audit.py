@@ -27,13 +27,13 @@ from fairprobe.domain.findings import (
     GroupReport,
     Reason,
 )
-from fairprobe.domain.policy import Bound
+from fairprobe.domain.policy import Bound, Rule
 from fairprobe.engines import measures
 from fairprobe.engines.aif360_adapter import AIF360_VERSION, group_metrics
 from fairprobe.engines.catalogue import DISPARITIES, higher_favours
 from fairprobe.engines.groups import Partition, partitions
 from fairprobe.engines.policy import Candidate, judge, verdict
-from fairprobe.errors import ModelUnavailable
+from fairprobe.errors import ModelUnavailable, ValidationFailed
 from fairprobe.stats import entropy
 from fairprobe.stats.counts import CountsTable, encode, tabulate
 from fairprobe.stats.scores import score_order, summarize_scores
@@ -69,13 +69,18 @@ class DatasetAudit:
         Echoed in the audit record.
     clock
         Returns the audit's timestamp (injected so tests can pin it).
+    max_groups, max_findings
+        The most groups and findings one audit may have: more is refused (422) before any metric is computed.
     """
 
     def __init__(self, *, request_id: str, scorer: Scorer | None = None,
-                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC), max_groups: int = 2_000,
+                 max_findings: int = 20_000) -> None:
         self.request_id = request_id
         self.scorer = scorer
         self.clock = clock
+        self.max_groups = max_groups
+        self.max_findings = max_findings
 
     def run(self, request: AuditRequest) -> AuditReport:
         """Audit the request's rows; with an endpoint, score them through the scorer first."""
@@ -100,6 +105,7 @@ class DatasetAudit:
             weights = frame[WEIGHT].to_numpy(dtype=float) if request.roles.weight else None
             table = tabulate(codes, [lv for _, lv in encoded], names, label, prediction, weights)
         parts = partitions(table, request.protected, request.intersections)
+        self._check_size(request, parts)
         alpha = request.policy.alpha
         fav_pos = request.roles.favorable_is_positive
         total_people = float(table.people.sum())
@@ -126,7 +132,7 @@ class DatasetAudit:
             if SCORE in frame:
                 self._add_scores(part, codes, names, frame, rates, alpha)
             for i, key in enumerate(part.keys):
-                weighted_n = float(part.table.weight[part.cells[i]].sum())
+                weighted_n = float(part.table.weight[i].sum())
                 groups.append(GroupReport(
                     key=key, reference=part.keys[part.reference], is_reference=i == part.reference,
                     n=int(round(part.people(i))), weighted_n=weighted_n, share=weighted_n / total_weight,
@@ -162,18 +168,30 @@ class DatasetAudit:
             warnings=_warnings(request),
         )
 
+    def _check_size(self, request: AuditRequest, parts: list[Partition]) -> None:
+        """Refuse an audit whose groups or findings exceed the service's limits, naming what to change."""
+        groups = sum(len(part.cells) for part in parts)
+        if groups > self.max_groups:
+            singles = sum(len(part.cells) for part in parts if len(part.attributes) == 1)
+            field = "protected" if singles > self.max_groups or not request.intersections else "intersections"
+            raise ValidationFailed.on(field, f"the audit has {groups} groups (every value of every attribute and "
+                                             f"intersection that occurs); this service audits at most "
+                                             f"{self.max_groups}: bin or group values, or audit fewer intersections")
+        findings = sum(len(part.cells) - 1 for rule in request.policy.rules for part in parts
+                       if _applies(rule, part))
+        if findings > self.max_findings:
+            raise ValidationFailed.on("policy.rules", f"the audit would judge {findings} findings (rules x groups); "
+                                                      f"this service judges at most {self.max_findings}")
+
     @staticmethod
     def _candidates(
         request: AuditRequest, part: Partition, rates: list[dict[str, Estimate]],
         gaps: list[dict[str, Disparity]], counts: measures.EffectiveCounts,
     ) -> list[Candidate]:
         out = []
-        is_intersection = len(part.attributes) > 1
         fav_pos = request.roles.favorable_is_positive
         for rule in request.policy.rules:
-            if is_intersection and not rule.intersections:
-                continue
-            if rule.attributes is not None and not set(part.attributes) <= set(rule.attributes):
+            if not _applies(rule, part):
                 continue
             relative = rule.bound is Bound.MAX_RELATIVE_GAP
             for i, key in enumerate(part.keys):
@@ -221,7 +239,7 @@ class DatasetAudit:
     @staticmethod
     def _indices(part: Partition, fav_pos: bool) -> AttributeIndex:
         by_group = entropy.benefit_counts(
-            np.array([part.table.people[cell] for cell in part.cells]), favorable_is_positive=fav_pos
+            part.table.people, favorable_is_positive=fav_pos
         )
         ge2 = entropy.between_group_index(by_group, 2)
         return AttributeIndex(
@@ -245,6 +263,13 @@ class DatasetAudit:
             "theil_index": entropy.generalized_entropy(b, 1),
             "coefficient_of_variation": None if ge2 is None else float(np.sqrt(2 * ge2)),
         }
+
+
+def _applies(rule: Rule, part: Partition) -> bool:
+    """Whether ``rule`` judges the groups of ``part`` (its attributes, intersections or not)."""
+    if len(part.attributes) > 1 and not rule.intersections:
+        return False
+    return rule.attributes is None or set(part.attributes) <= set(rule.attributes)
 
 
 def _warnings(request: AuditRequest) -> tuple[str, ...]:

@@ -110,7 +110,8 @@ def _merged(parts: Sequence[Accounting]) -> Accounting:
         failed=sum(a.failed for a in parts), failures=dict(sorted(failures.items())),
         http_statuses=dict(sorted(statuses.items())), requests=sum(a.requests for a in parts),
         retries=sum(a.retries for a in parts), elapsed_s=round(sum(a.elapsed_s for a in parts), 4),
-        deadline_s=parts[0].deadline_s if parts else 0.0)
+        deadline_s=parts[0].deadline_s if parts else 0.0, retries_denied=sum(a.retries_denied for a in parts),
+        gave_up=next((a.gave_up for a in parts if a.gave_up), None))
 
 
 def _key(example: DiscriminationExample) -> tuple[tuple[str, str], ...]:

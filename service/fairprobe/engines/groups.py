@@ -18,8 +18,8 @@ __all__ = ["Partition", "partitions"]
 class Partition:
     """The groups formed by one attribute or one intersection of attributes.
 
-    ``table`` is the counts table collapsed onto ``attributes``; ``cells[i]`` are the level codes of
-    group ``i`` (non-empty groups only) and ``reference`` indexes its reference group in ``cells``.
+    ``table`` is the counts table collapsed onto ``attributes``: its row ``i`` is group ``i``, whose level
+    codes are ``cells[i]`` (groups with people only); ``reference`` indexes the reference group.
     """
 
     attributes: tuple[str, ...]
@@ -29,13 +29,13 @@ class Partition:
     reference: int
 
     def people(self, i: int) -> float:
-        return float(self.table.people[self.cells[i]].sum())
+        return float(self.table.people[i].sum())
 
 
 def _partition(table: CountsTable, attributes: tuple[str, ...], named: dict[str, int | None]) -> Partition:
     sub = table.collapse(attributes)
     people = sub.people.sum(axis=(-2, -1))
-    cells = tuple(tuple(int(c) for c in idx) for idx in zip(*np.nonzero(people > 0), strict=True))
+    cells = tuple(tuple(int(c) for c in row) for row in sub.codes)
     keys = tuple(
         GroupKey(attributes, tuple(sub.levels[j][c] for j, c in enumerate(cell)))  # type: ignore[misc]
         for cell in cells
@@ -45,7 +45,7 @@ def _partition(table: CountsTable, attributes: tuple[str, ...], named: dict[str,
         reference = cells.index(wanted)  # type: ignore[arg-type]
     else:
         # "largest", or an intersection whose named reference cell is empty: the most frequent group
-        reference = int(np.argmax([people[c] for c in cells]))
+        reference = int(np.argmax(people))
     return Partition(attributes, sub, cells, keys, reference)
 
 

@@ -47,7 +47,7 @@ EffectiveCounts = dict[str, RateCounts]
 
 
 def _cell_sums(part: Partition, arr: np.ndarray, rate: RateDef) -> tuple[np.ndarray, np.ndarray]:
-    groups = np.array([arr[cell] for cell in part.cells])  # [group, label, prediction]
+    groups = arr  # [group, label, prediction]: the partition's table has one row per group
     num = sum(groups[:, y, p] for y, p in rate.numerator)
     den = sum(groups[:, y, p] for y, p in rate.denominator)
     return np.asarray(num, float), np.asarray(den, float)

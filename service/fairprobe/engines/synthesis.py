@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import special
 
+from fairprobe.domain.slots import fill
 from fairprobe.domain.stress import Condition, EdgeFamily, FieldSpec, FieldType, Generator
 from fairprobe.errors import ValidationFailed
 
@@ -92,7 +93,7 @@ class SchemaSampler:
         if spec.type is FieldType.NAME:
             return [self._name(spec, {k: v[i] for k, v in done.items()}, rng) for i in range(n)]
         # text: a template over the other fields
-        return [(spec.template or "").format_map(_Slots({k: v[i] for k, v in done.items()})) for i in range(n)]
+        return [fill(spec.template or "", {k: v[i] for k, v in done.items()}) for i in range(n)]
 
     @staticmethod
     def _numbers(spec: FieldSpec, low: float, high: float, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -129,11 +130,6 @@ class SchemaSampler:
 
     def name_fields(self) -> list[str]:
         return [f.name for f in self.fields if f.type is FieldType.NAME]
-
-
-class _Slots(dict[str, Any]):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 class CopulaSampler:

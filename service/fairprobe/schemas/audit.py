@@ -16,6 +16,7 @@ from fairprobe.schemas import columns
 from fairprobe.schemas.endpoint import EndpointSchema
 from fairprobe.schemas.limits import check_probe_budget, current_limits
 from fairprobe.schemas.policy import PolicySchema, build_policy
+from fairprobe.schemas.scalar import Bounded, Scalar
 from fairprobe.schemas.table import checked_frame, records_of
 
 __all__ = ["AuditRequestSchema", "DataSchema", "ProtectedSchema"]
@@ -23,7 +24,6 @@ __all__ = ["AuditRequestSchema", "DataSchema", "ProtectedSchema"]
 LARGEST = "largest"
 #: every pair of protected attributes is audited unless the request says otherwise
 DEFAULT_INTERSECTION_ORDER = 2
-Scalar = fields.Raw  # a label or group value exactly as it appears in the data (string, number or boolean)
 
 
 class DataSchema(Schema):
@@ -48,7 +48,7 @@ class ProtectedSchema(Schema):
     reference = Scalar(load_default=LARGEST, metadata={
         "description": "The reference group's value (for binned columns a band such as '[25, 45)'), "
                        "or 'largest' for the most frequent group."})
-    bins = fields.List(fields.Float(allow_nan=False), validate=validate.Length(min=1, max=50),
+    bins = fields.List(Bounded(), validate=validate.Length(min=1, max=50),
                        metadata={"description": "Bin edges for a numeric column: right-open bands."})
 
     @post_load
@@ -115,6 +115,7 @@ class AuditRequestSchema(Schema):
         names = [p.name for p in data.get("protected", [])]
         if len(set(names)) != len(names):
             raise ValidationError("each attribute may appear once", "protected")
+        _check_distinct_roles(data)
         for i, combo in enumerate(data.get("intersections", [])):
             unknown = [a for a in combo if a not in names]
             if unknown or len(set(combo)) != len(combo):
@@ -183,6 +184,23 @@ class AuditRequestSchema(Schema):
             endpoint=data.get("endpoint"),
             features=features,
         )
+
+
+ROLE_FIELDS = ("label", "prediction", "score", "weight", "count")
+
+
+def _check_distinct_roles(data: dict[str, Any]) -> None:
+    """One column plays one part: a prediction that is the label column, or a protected attribute that is
+    the label, would audit a tautology and pass it. Both fields are named."""
+    seen: dict[str, str] = {}
+    roles = [(f"protected[{i}].attribute", p.name) for i, p in enumerate(data.get("protected", []))]
+    roles += [(field, data[field]) for field in ROLE_FIELDS if field in data]
+    for field, column in roles:
+        if column in seen:
+            first = seen[column]
+            message = f"column {column!r} is named by both {first} and {field}; a column can play one part only"
+            raise ValidationError({first: [message], field: [message]})
+        seen[column] = field
 
 
 def _features(frame: pd.DataFrame, data: dict[str, Any]) -> tuple[dict[str, Any], ...]:

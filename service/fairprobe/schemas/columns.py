@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from marshmallow import ValidationError
 
+from fairprobe.schemas.scalar import MAX_MAGNITUDE
 from fairprobe.stats.counts import encode
 
 __all__ = ["binary_column", "check_protected", "nonnegative_column", "require_column", "score_column"]
@@ -78,6 +79,10 @@ def score_column(series: pd.Series, field: str) -> np.ndarray:
 
 def nonnegative_column(series: pd.Series, field: str, *, strictly: bool, integers: bool) -> np.ndarray:
     values = _numeric(series, field)
+    if (np.abs(values) > MAX_MAGNITUDE).any():
+        raise ValidationError(f"column {series.name!r} has values above {MAX_MAGNITUDE:g}", field)
+    if not np.isfinite(np.square(values).sum()):
+        raise ValidationError(f"column {series.name!r} adds up to more than a number can hold", field)
     if strictly and (values <= 0).any():
         raise ValidationError(f"column {series.name!r} must be greater than 0 in every row", field)
     if (values < 0).any():

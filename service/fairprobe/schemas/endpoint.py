@@ -11,14 +11,28 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from fairprobe.domain.endpoint import EndpointSpec, Format, FormatOptions, Output
-from fairprobe.endpoints.formats import RECORD, RECORDS, SLOT, count_marker, single_record
+from fairprobe.domain.slots import slot_names
+from fairprobe.endpoints.formats import RECORD, RECORDS, compile_pattern, count_marker, single_record
 from fairprobe.schemas.limits import current_limits
+from fairprobe.schemas.scalar import Bounded, Scalar
 
 __all__ = ["EndpointSchema", "slots_used"]
 
 FORBIDDEN_HEADERS = frozenset({"host", "content-length", "content-type", "transfer-encoding", "connection"})
 HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$")
 PATH = re.compile(r"^(?:[^.\[\]]+|\[(?:\*|-?\d+)\])(?:\.[^.\[\]]+|\[(?:\*|-?\d+)\])*$")
+
+
+def _valid_header_value(value: str) -> bool:
+    """What an HTTP/1.1 field value may be (RFC 9110 5.5), as the outbound client sends it: Latin-1 text
+    without control characters, not starting or ending with whitespace."""
+    if len(value) > 8192 or value != value.strip(" \t"):
+        return False
+    try:
+        raw = value.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return not any((b < 0x20 and b != 0x09) or b == 0x7F for b in raw)
 
 
 def slots_used(spec: EndpointSpec) -> set[str]:
@@ -39,7 +53,7 @@ def slots_used(spec: EndpointSpec) -> set[str]:
         collect(spec.options.prompt or "")
     if spec.format is Format.JSON:
         collect(spec.options.record_template)
-    return {m for text in texts for m in SLOT.findall(text)} - {"profile"}
+    return {m for text in texts for m in slot_names(text)} - {"profile"}
 
 
 class EndpointSchema(Schema):
@@ -58,11 +72,11 @@ class EndpointSchema(Schema):
     output = fields.Enum(Output, by_value=True, load_default=Output.SCORE,
                          metadata={"description": "'score': a number (decision = score >= threshold); "
                                                   "'label': a class (decision = label == positive_label)"})
-    threshold = fields.Float(load_default=0.5, allow_nan=False)
+    threshold = Bounded(load_default=0.5)
     favorable = fields.String(load_default="positive", validate=validate.OneOf(["positive", "negative"]), metadata={
         "description": "Which decision benefits the person: 'positive' (score >= threshold, or the positive "
                        "label; e.g. an approval) or 'negative' (e.g. a risk flag). Sets which side a gap favours."})
-    positive_label = fields.Raw(load_default=1)
+    positive_label = Scalar(load_default=1)
     batch_size = fields.Integer(strict=True, load_default=100, validate=validate.Range(1, 1000))
     concurrency = fields.Integer(strict=True, load_default=4, validate=validate.Range(min=1))
     timeout_s = fields.Float(load_default=10.0, allow_nan=False, validate=validate.Range(0, 300, min_inclusive=False))
@@ -103,9 +117,10 @@ class EndpointSchema(Schema):
                 raise ValidationError("a header name is not a valid HTTP token", "headers")
             if name.lower() in FORBIDDEN_HEADERS:
                 raise ValidationError(f"header {name} is set by fairprobe", "headers")
-            if "\r" in value or "\n" in value or len(value) > 8192:
+            if not _valid_header_value(value):
                 # never quote the value: it may be a credential
-                raise ValidationError(f"the value of header {name} has line breaks or is too long", "headers")
+                raise ValidationError(f"the value of header {name} must be at most 8192 Latin-1 characters with no "
+                                      "control characters and no leading or trailing whitespace", "headers")
         fmt = data.get("format")
         template = data.get("body_template")
         if template is not None:
@@ -119,9 +134,10 @@ class EndpointSchema(Schema):
             if "extract_json_field" in data:
                 raise ValidationError("give extract_regex or extract_json_field, not both", "extract_regex")
             try:
-                pattern = re.compile(data["extract_regex"])
-            except re.error as exc:
-                raise ValidationError(f"is not a valid regular expression ({exc})", "extract_regex") from exc
+                pattern = compile_pattern(data["extract_regex"])
+            except Exception as exc:  # re2.error: not RE2 syntax (e.g. a back-reference)
+                raise ValidationError("is not a regular expression RE2 can run in linear time (no back-references "
+                                      "or look-arounds)", "extract_regex") from exc
             if pattern.groups > 1:
                 raise ValidationError("may have at most one capturing group", "extract_regex")
         chat_only = [k for k in ("prompt", "system_prompt", "extract_regex", "extract_json_field", "model")

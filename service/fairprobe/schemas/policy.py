@@ -13,6 +13,7 @@ from fairprobe.engines.counterfactual import FLIP_RATE, PROBE_METRICS
 from fairprobe.engines.discrimination import SEARCH_METRICS
 from fairprobe.engines.stress import STRESS_METRICS
 from fairprobe.schemas.limits import current_limits
+from fairprobe.schemas.scalar import Bounded
 
 __all__ = [
     "PolicySchema",
@@ -38,12 +39,12 @@ class RuleSchema(Schema):
 
     metric = fields.String(required=True, validate=validate.OneOf(RULE_METRICS),
                            metadata={"description": "A disparity metric, or a rate for max_relative_gap."})
-    min = fields.Float(allow_nan=False, metadata={"description": "value >= min"})
-    max = fields.Float(allow_nan=False, metadata={"description": "value <= max"})
-    max_abs = fields.Float(allow_nan=False, validate=validate.Range(min=0),
+    min = Bounded(metadata={"description": "value >= min"})
+    max = Bounded(metadata={"description": "value <= max"})
+    max_abs = Bounded(validate=validate.Range(min=0),
                            metadata={"description": "|value| <= max_abs"})
-    max_relative_gap = fields.Float(
-        allow_nan=False, validate=validate.Range(min=0),
+    max_relative_gap = Bounded(
+        validate=validate.Range(min=0),
         metadata={"description": "|rate(group) / rate(reference) - 1| <= max_relative_gap"},
     )
     attributes = fields.List(fields.String(), validate=validate.Length(min=1),

@@ -17,6 +17,7 @@ from fairprobe.schemas.audit import DataSchema
 from fairprobe.schemas.endpoint import EndpointSchema, slots_used
 from fairprobe.schemas.limits import check_probe_budget
 from fairprobe.schemas.policy import ProbePolicySchema, build_policy
+from fairprobe.schemas.scalar import Scalar
 from fairprobe.schemas.table import checked_frame, records_of
 
 __all__ = ["DEFAULT_PROBE_RULES", "FlipRequestSchema", "NameSwapRequestSchema", "carried", "profiles_from"]
@@ -220,9 +221,9 @@ class FlipSchema(Schema):
         unknown = RAISE
 
     attribute = fields.String(required=True, validate=validate.Length(min=1))
-    values = fields.List(fields.Raw(), validate=validate.Length(min=2, max=MAX_VALUES), metadata={
+    values = fields.List(Scalar(), validate=validate.Length(min=2, max=MAX_VALUES), metadata={
         "description": "Values to flip among (default: every value in the profiles)"})
-    proxies = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=fields.Raw()),
+    proxies = fields.Dict(keys=fields.String(), values=fields.Dict(keys=fields.String(), values=Scalar()),
                           load_default=dict, metadata={
         "description": "Proxy field -> {attribute value: proxy value}; proxies change with the attribute"})
 

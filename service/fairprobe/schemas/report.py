@@ -140,6 +140,10 @@ class AccountingSchema(Schema):
                                 metadata={"description": "HTTP calls by final status code"})
     requests = fields.Integer(metadata={"description": "HTTP calls made, retries included"})
     retries = fields.Integer()
+    retries_denied = fields.Integer(metadata={
+        "description": "retries not made because the request's retry budget (10 + 1 per 5 batches) was spent"})
+    gave_up = fields.String(allow_none=True, metadata={
+        "description": "why the remaining probes were not sent (failures reason 'abandoned'), if they were not"})
     elapsed_s = fields.Float()
     deadline_s = fields.Float()
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import string
 from dataclasses import replace
 from typing import Any
 
@@ -12,6 +11,7 @@ import pandas as pd
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from fairprobe.domain.policy import Bound, Policy, Rule
+from fairprobe.domain.slots import slot_names
 from fairprobe.domain.stress import (
     Condition,
     DiscriminationRequest,
@@ -32,6 +32,7 @@ from fairprobe.schemas.audit import DataSchema
 from fairprobe.schemas.endpoint import EndpointSchema
 from fairprobe.schemas.limits import check_probe_budget, current_limits
 from fairprobe.schemas.policy import SearchPolicySchema, StressPolicySchema, build_policy
+from fairprobe.schemas.scalar import MAX_MAGNITUDE, Bounded, Scalar
 from fairprobe.schemas.table import checked_frame
 
 __all__ = ["DEFAULT_STRESS_RULES", "DiscriminationRequestSchema", "StressRequestSchema"]
@@ -49,8 +50,8 @@ class CategorySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    value = fields.Raw(required=True)
-    weight = fields.Float(load_default=1.0, allow_nan=False, validate=validate.Range(min=0))
+    value = Scalar(required=True)
+    weight = Bounded(load_default=1.0, validate=validate.Range(min=0))
 
 
 class FieldSpecSchema(Schema):
@@ -59,11 +60,11 @@ class FieldSpecSchema(Schema):
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     type = fields.Enum(FieldType, by_value=True, required=True)
-    min = fields.Float(allow_nan=False)
-    max = fields.Float(allow_nan=False)
+    min = Bounded()
+    max = Bounded()
     distribution = fields.String(load_default="uniform", validate=validate.OneOf(["uniform", "normal", "lognormal"]))
-    mean = fields.Float(allow_nan=False)
-    sd = fields.Float(allow_nan=False, validate=validate.Range(min=0, min_inclusive=False))
+    mean = Bounded()
+    sd = Bounded(validate=validate.Range(min=0, min_inclusive=False))
     categories = fields.List(fields.Nested(CategorySchema), validate=validate.Length(max=1000))
     start = fields.String(metadata={"description": "date fields: first day, ISO 8601"})
     end = fields.String(metadata={"description": "date fields: last day, ISO 8601"})
@@ -122,7 +123,7 @@ class TruthConditionSchema(Schema):
 
     field = fields.String(required=True)
     op = fields.String(required=True, validate=validate.OneOf(sorted(OPERATORS)))
-    value = fields.Raw(required=True)
+    value = Scalar(required=True)
 
 
 class SchemaGeneratorSchema(Schema):
@@ -171,7 +172,7 @@ class GeneratorSchema(Schema):
             if len(set(names)) != len(names):
                 raise ValidationError("field names must be unique", "schema.fields")
             for i, spec in enumerate(specs):
-                slots = _slots(spec.template or "") if spec.type is FieldType.TEXT else set()
+                slots = slot_names(spec.template or "") if spec.type is FieldType.TEXT else set()
                 unknown = sorted(slots - set(names))
                 if unknown:
                     raise ValidationError(f"template slots {unknown} are not fields", f"schema.fields[{i}].template")
@@ -207,10 +208,6 @@ class GeneratorSchema(Schema):
                          name_fields=tuple(ref["name_fields"]), min_group_rows=ref["min_group_rows"])
 
 
-def _slots(template: str) -> set[str]:
-    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
-
-
 def _condition(raw: Any, where: str) -> Condition:
     if isinstance(raw, dict):
         extra = set(raw) - {"min", "max"}
@@ -218,14 +215,18 @@ def _condition(raw: Any, where: str) -> Condition:
             raise ValidationError("a range is {'min': x, 'max': y} (either may be left out)", where)
         low, high = raw.get("min"), raw.get("max")
         for bound in (low, high):
-            if bound is not None and (not isinstance(bound, int | float) or isinstance(bound, bool)):
-                raise ValidationError("range bounds must be numbers", where)
+            if bound is not None and (not isinstance(bound, int | float) or isinstance(bound, bool)
+                                      or not abs(bound) <= MAX_MAGNITUDE):
+                raise ValidationError(f"range bounds must be numbers between -{MAX_MAGNITUDE:g} and "
+                                      f"{MAX_MAGNITUDE:g}", where)
         if low is not None and high is not None and low >= high:
             raise ValidationError("an impossible range: min must be below max", where)
         return Condition(low=low, high=high)
-    if isinstance(raw, list):
-        raise ValidationError("give one value or a range", where)
-    return Condition(value=raw)
+    try:
+        value = Scalar().deserialize(raw)
+    except ValidationError as exc:
+        raise ValidationError(f"give one value or a range; {exc.messages[0]}", where) from exc
+    return Condition(value=value)
 
 
 def _check_condition(generator: Generator, field: str, condition: Condition, where: str) -> None:
@@ -320,7 +321,7 @@ class DiscriminationRequestSchema(Schema):
 
     endpoint = fields.Nested(EndpointSchema, required=True)
     generator = fields.Nested(GeneratorSchema, required=True)
-    protected = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(), validate=validate.Length(min=2)),
+    protected = fields.Dict(keys=fields.String(), values=fields.List(Scalar(), validate=validate.Length(min=2, max=50)),
                             metadata={"description": "Field -> the values to vary it over (default: the "
                                                      "generator's protected fields and their categories)"})
     methods = fields.List(fields.String(validate=validate.OneOf(["causal", "directed"])), load_default=["causal"],

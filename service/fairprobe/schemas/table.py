@@ -48,14 +48,40 @@ def _from_csv(raw: Any) -> pd.DataFrame:
         text = bytes(raw).decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ValidationError(f"is not UTF-8 text (byte {exc.start})", "csv") from exc
-    header = next(csv.reader(io.StringIO(text.partition("\n")[0])), [])
+    try:
+        header = next(csv.reader(io.StringIO(text.partition("\n")[0])), [])
+    except csv.Error as exc:  # e.g. a header field longer than the csv module's field limit
+        raise ValidationError(f"the header row could not be read as CSV ({exc})", "csv") from exc
     duplicates = sorted({h for h in header if header.count(h) > 1})
     if duplicates:
-        raise ValidationError(f"duplicate column names: {duplicates}", "csv")
+        raise ValidationError(f"duplicate column names: {_shown(duplicates)}", "csv")
     try:
         return pd.read_csv(io.StringIO(text), skipinitialspace=True, keep_default_na=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise ValidationError(f"could not be parsed as CSV: {str(exc).splitlines()[0]}", "csv") from exc
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError, csv.Error) as exc:
+        raise ValidationError(f"could not be parsed as CSV: {str(exc).splitlines()[0][:200]}", "csv") from exc
+
+
+def _shown(names: list[Any]) -> str:
+    """Column names for a message: a few, each cut short (a name may be huge; it is never a value)."""
+    return ", ".join(repr(str(n)[:60]) for n in names[:5]) + (" ..." if len(names) > 5 else "")
+
+
+def _check_cells(frame: pd.DataFrame, kind: str) -> None:
+    """Every cell is a single value: a list or an object in a column cannot be a label or group value."""
+    for name in frame.columns:
+        if not isinstance(name, str):
+            raise ValidationError("column names must be text", kind)
+        series = frame[name]
+        if series.dtype != object:
+            continue
+        # infer_dtype is C-fast; only a "mixed" column can hold a list or an object
+        if pd.api.types.infer_dtype(series, skipna=True) not in ("mixed", "mixed-integer"):
+            continue
+        nested = series.map(lambda v: isinstance(v, list | dict | tuple))
+        if nested.any():
+            row = int(nested.to_numpy().argmax())
+            raise ValidationError(f"column {_shown([name])} holds a list or an object (first in row {row}); "
+                                  "every cell must be a single value", kind)
 
 
 def frame_from_data(data: Mapping[str, Any]) -> pd.DataFrame:
@@ -68,6 +94,7 @@ def frame_from_data(data: Mapping[str, Any]) -> pd.DataFrame:
     frame = loader(data[kind])
     if len(frame) == 0:
         raise ValidationError("has no rows", kind)
+    _check_cells(frame, kind)
     return frame
 
 

@@ -1,7 +1,7 @@
 """The counts table: one vectorized pass turns rows into per-cell sums that every metric needs.
 
 Every group metric AIF360 defines is a function of per-group weighted counts of (label, prediction),
-so an audit of a million rows reduces to a table of at most ``prod(levels) * 4`` cells.
+so an audit of a million rows reduces to a table of four cells per observed combination of group values.
 """
 
 from __future__ import annotations
@@ -18,15 +18,19 @@ __all__ = ["CountsTable", "encode", "tabulate"]
 
 @dataclass(frozen=True, eq=False)
 class CountsTable:
-    """Sums over people, indexed ``[code_1, ..., code_k, label, prediction]``.
+    """Sums over people for each *observed* combination of group values, by label and prediction.
 
-    ``label`` and ``prediction`` axes are 0/1 for "is the positive label". ``people`` counts persons,
-    ``weight`` sums their sample weights (equal to ``people`` without weights) and ``weight_sq`` sums
-    squared weights, so that the Kish effective size of any set of cells is ``weight**2 / weight_sq``.
+    ``codes[r]`` holds the level codes of combination ``r`` (one column per attribute, rows sorted and
+    unique); ``people``, ``weight`` and ``weight_sq`` are ``[r, label, prediction]`` with 0/1 meaning "is
+    the positive label". ``people`` counts persons, ``weight`` sums their sample weights (equal to
+    ``people`` without weights) and ``weight_sq`` squared weights, so the Kish effective size of any set of
+    cells is ``weight**2 / weight_sq``. Only combinations that occur are stored, so five attributes of
+    a thousand values each cost what their observed rows do, not a thousand to the fifth.
     """
 
     attributes: tuple[str, ...]
     levels: tuple[tuple[object, ...], ...]
+    codes: np.ndarray
     people: np.ndarray
     weight: np.ndarray
     weight_sq: np.ndarray
@@ -34,22 +38,39 @@ class CountsTable:
     def collapse(self, attributes: Sequence[str]) -> CountsTable:
         """The same sums over the partition by ``attributes`` only (the others summed out)."""
         keep = [self.attributes.index(a) for a in attributes]
-        drop = tuple(i for i in range(len(self.attributes)) if i not in keep)
+        levels = tuple(self.levels[i] for i in keep)
+        codes, inverse = _combinations(self.codes[:, keep], levels)
+        size = len(codes)
 
         def fold(arr: np.ndarray) -> np.ndarray:
-            summed = arr.sum(axis=drop) if drop else arr
-            # the kept axes are now in their original order; put them in the requested order
-            order = sorted(range(len(keep)), key=lambda j: keep[j])
-            perm = [order.index(j) for j in range(len(keep))] + [len(keep), len(keep) + 1]
-            return np.transpose(summed, perm)
+            flat = inverse[:, None] * 4 + np.arange(4)[None, :]
+            return np.bincount(flat.ravel(), weights=arr.reshape(-1, 4).ravel(), minlength=size * 4).reshape(-1, 2, 2)
 
-        return CountsTable(
-            attributes=tuple(attributes),
-            levels=tuple(self.levels[i] for i in keep),
-            people=fold(self.people),
-            weight=fold(self.weight),
-            weight_sq=fold(self.weight_sq),
-        )
+        people = fold(self.people)
+        same = self.weight is self.people
+        weight = people if same else fold(self.weight)
+        weight_sq = people if same else fold(self.weight_sq)
+        return CountsTable(tuple(attributes), levels, codes, people, weight, weight_sq)
+
+
+def _combinations(codes: np.ndarray, levels: Sequence[tuple[object, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """The unique rows of ``codes`` (sorted) and each input row's index among them.
+
+    A mixed-radix number per row makes this one integer ``unique`` when the radix product fits in 62 bits
+    (always, in practice); otherwise rows are compared as rows.
+    """
+    sizes = [max(len(lv), 1) for lv in levels]
+    if not sizes:
+        return np.zeros((1, 0), dtype=np.int64), np.zeros(codes.shape[0], dtype=np.int64)
+    if float(np.prod([float(x) for x in sizes])) < 2.0**62:
+        key = np.zeros(codes.shape[0], dtype=np.int64)
+        for column, size in zip(codes.T, sizes, strict=True):
+            key *= size
+            key += column
+        unique, inverse = np.unique(key, return_inverse=True)
+        return np.stack(np.unravel_index(unique, sizes), axis=1).astype(np.int64), inverse.astype(np.int64)
+    unique, inverse = np.unique(codes, axis=0, return_inverse=True)
+    return unique.astype(np.int64), inverse.reshape(-1).astype(np.int64)
 
 
 def encode(values: pd.Series, bins: Sequence[float] | None = None) -> tuple[np.ndarray, tuple[object, ...]]:
@@ -96,27 +117,47 @@ def tabulate(
     *,
     people: np.ndarray | None = None,
 ) -> CountsTable:
-    """One pass: mixed-radix cell index per row, then ``np.bincount`` per sum.
+    """One pass: each row's observed combination, then ``np.bincount`` per sum.
 
     ``weight`` are sample weights (``None``: every row weighs 1). For a counts table pass the counts
-    as ``people`` (each person weighs 1, so ``weight`` and ``weight_sq`` equal the counts).
+    as ``people`` (each person weighs 1, so ``weight`` and ``weight_sq`` equal the counts). Combinations
+    whose rows hold no one (a counts-table row with count 0) are dropped.
     """
-    shape = tuple(len(lv) for lv in levels) + (2, 2)
-    cell = np.zeros(label.shape[0], dtype=np.int64)
-    for code, size in zip(codes, shape[:-2], strict=True):
-        cell *= size
-        cell += code
-    cell *= 2
-    cell += label
-    cell *= 2
-    cell += prediction
-    size = int(np.prod(shape))
+    stacked = np.stack([np.asarray(c, dtype=np.int64) for c in codes], axis=1) if codes else \
+        np.zeros((label.shape[0], 0), dtype=np.int64)
+    combos, inverse = _dense_or_unique(stacked, levels)
+    cell = inverse * 4 + label.astype(np.int64) * 2 + prediction.astype(np.int64)
+    size = len(combos) * 4
+
+    def sums(values: np.ndarray | None) -> np.ndarray:
+        return np.bincount(cell, weights=values, minlength=size).astype(np.float64).reshape(-1, 2, 2)
+
     if people is not None:
-        n = np.bincount(cell, weights=people, minlength=size).reshape(shape)
-        return CountsTable(tuple(attributes), tuple(levels), n, n, n)
-    n = np.bincount(cell, minlength=size).reshape(shape).astype(np.float64)
-    if weight is None:
-        return CountsTable(tuple(attributes), tuple(levels), n, n, n)
-    w = np.bincount(cell, weights=weight, minlength=size).reshape(shape)
-    w2 = np.bincount(cell, weights=weight * weight, minlength=size).reshape(shape)
-    return CountsTable(tuple(attributes), tuple(levels), n, w, w2)
+        n = sums(people)
+        w = w2 = n
+    else:
+        n = sums(None)
+        w, w2 = (n, n) if weight is None else (sums(weight), sums(weight * weight))
+    occupied = n.reshape(-1, 4).sum(axis=1) > 0
+    if not occupied.all():
+        n, w, w2, combos = n[occupied], w[occupied], w2[occupied], combos[occupied]
+    return CountsTable(tuple(attributes), tuple(levels), combos, n, w, w2)
+
+
+def _dense_or_unique(codes: np.ndarray, levels: Sequence[tuple[object, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_combinations`, with a bincount over the dense radix instead of a sort when the dense space is
+    small next to the rows (the common case: a few attributes of a few values)."""
+    sizes = [max(len(lv), 1) for lv in levels]
+    dense = float(np.prod([float(x) for x in sizes])) if sizes else 1.0
+    if dense > max(4.0 * codes.shape[0], 65536.0):
+        return _combinations(codes, levels)
+    key = np.zeros(codes.shape[0], dtype=np.int64)
+    for column, size in zip(codes.T, sizes, strict=True):
+        key *= size
+        key += column
+    present = np.flatnonzero(np.bincount(key, minlength=int(dense)))
+    remap = np.full(int(dense), -1, dtype=np.int64)
+    remap[present] = np.arange(present.size)
+    combos = np.stack(np.unravel_index(present, sizes), axis=1).astype(np.int64) if sizes else \
+        np.zeros((1, 0), dtype=np.int64)
+    return combos, remap[key]
