@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     """Build the WSGI app; settings come from ``FAIRPROBE_*`` variables unless given."""
     # imports here keep `import fairprobe` light for the SDK's tests and for gunicorn's master
     from fairprobe import api, problems
-    from fairprobe.api import middleware
+    from fairprobe.api import middleware, work
+    from fairprobe.api.body import BodyDeadline
     from fairprobe.json_provider import StrictJSONProvider
 
     settings = settings or Settings.from_env()
@@ -51,5 +52,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["fairprobe.settings"] = settings
     middleware.init_app(app, settings)
     problems.init_app(app)
+    work.init_app(app, settings)
     api.init_app(app, settings)
+    app.wsgi_app = BodyDeadline(app.wsgi_app, settings.body_timeout_s)  # type: ignore[method-assign]
     return app

@@ -13,6 +13,8 @@ __all__ = [
     "ModelUnavailable",
     "NotAuthenticated",
     "PayloadTooLarge",
+    "RequestTimeout",
+    "ServiceBusy",
     "UnsupportedMediaType",
     "ValidationFailed",
 ]
@@ -32,6 +34,7 @@ class FairprobeError(Exception):
     status: int = 500
     slug: str = "internal-error"
     title: str = "Internal server error"
+    retry_after: int | None = None  # seconds, sent as Retry-After
 
     def __init__(self, detail: str, *, errors: Sequence[FieldError] = (),
                  extensions: Mapping[str, Any] | None = None) -> None:
@@ -58,6 +61,23 @@ class PayloadTooLarge(FairprobeError):
     status = 413
     slug = "payload-too-large"
     title = "The request body is larger than this service accepts"
+
+
+class RequestTimeout(FairprobeError):
+    """The request body did not arrive in time (408): a trickling client cannot hold a thread."""
+
+    status = 408
+    slug = "request-timeout"
+    title = "The request body did not arrive in time"
+
+
+class ServiceBusy(FairprobeError):
+    """This worker runs as many model-calling requests as it may (503, with Retry-After)."""
+
+    status = 503
+    slug = "service-busy"
+    title = "The service is busy with long-running requests"
+    retry_after = 5
 
 
 class UnsupportedMediaType(FairprobeError):

@@ -30,6 +30,14 @@ __all__ = ["GUNICORN_LOGCONFIG", "SafeJsonFormatter", "configure", "safe_excepti
 FIELDS = ("request_id", "method", "path", "status", "duration_ms", "bytes_in", "error_type", "worker_pid")
 REDACTED = "<redacted>"
 _OURS = "fairprobe"
+#: gunicorn's lifecycle messages, whose arguments are its own version, address, worker class, signal or pid
+#: (never request data): they are printed whole. Any other template gets numeric arguments only.
+SAFE_TEMPLATES = frozenset({
+    "Starting gunicorn %s", "Listening at: %s (%s)", "Using worker: %s", "Booting worker with pid: %s",
+    "Worker exiting (pid: %s)", "Handling signal: %s", "Shutting down: %s", "WORKER TIMEOUT (pid:%s)",
+    "Worker (pid:%s) was sent SIGKILL! Perhaps out of memory?", "Worker (pid:%s) exited with code %s",
+    "Worker (pid:%s) was sent code %s!",
+})
 
 
 def safe_exception(exc_info: tuple[type[BaseException], BaseException, TracebackType | None] | BaseException
@@ -53,7 +61,10 @@ def _safe_message(record: logging.LogRecord) -> str:
     if not record.args:
         return str(record.msg)[:300] if isinstance(record.msg, str) else type(record.msg).__name__
     args = record.args if isinstance(record.args, tuple) else (record.args,)
-    shown = tuple(a if isinstance(a, int | float) and not isinstance(a, bool) else REDACTED for a in args)
+    if record.msg in SAFE_TEMPLATES and record.name.startswith("gunicorn."):
+        shown = tuple(str(a)[:200] for a in args)
+    else:
+        shown = tuple(a if isinstance(a, int | float) and not isinstance(a, bool) else REDACTED for a in args)
     try:
         return str(record.msg) % shown
     except (TypeError, ValueError, KeyError):
@@ -114,7 +125,8 @@ GUNICORN_LOGCONFIG: dict[str, Any] = {
     "disable_existing_loggers": False,
     "formatters": {"json": {"()": "fairprobe.logs.SafeJsonFormatter"}},
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
-    # the root logger is the app's to configure (``configure``), so a record is not written twice
+    # the root logger is the app's to configure (``configure``): none here, so no record is written twice
+    "root": {"level": "WARNING", "handlers": []},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": ["stderr"], "propagate": False, "qualname": "gunicorn.error"},
         "gunicorn.access": {"level": "INFO", "handlers": [], "propagate": False, "qualname": "gunicorn.access"},

@@ -64,7 +64,10 @@ def problem_response(
 
 
 def _from_fairprobe(error: FairprobeError) -> Response:
-    return problem_response(error.status, error.slug, error.title, error.detail, error.errors, error.extensions)
+    response = problem_response(error.status, error.slug, error.title, error.detail, error.errors, error.extensions)
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 _HTTP_SLUGS = {
@@ -72,6 +75,7 @@ _HTTP_SLUGS = {
     401: "not-authenticated",
     404: "not-found",
     405: "method-not-allowed",
+    408: "request-timeout",
     413: "payload-too-large",
     415: "unsupported-media-type",
     422: "validation-error",

@@ -90,6 +90,15 @@ class Settings:
         Most groups (every value of every attribute and intersection) one audit may measure (422 above).
     max_findings
         Most findings (rules x groups) one audit may judge (422 above).
+    max_long_requests
+        Most requests that call a model endpoint (probes, stress tests, searches, model-backed audits) one
+        worker process runs at once; more get 503 with Retry-After, so health checks and small audits keep
+        their threads.
+    body_timeout_s
+        Longest time a request body may take to arrive (408 after it): a client trickling bytes cannot hold
+        a thread for longer.
+    metrics_dir
+        ``PROMETHEUS_MULTIPROC_DIR``: where every worker writes its metrics so ``/metrics`` sums them.
     """
 
     api_keys: frozenset[str] = field(default_factory=frozenset)
@@ -105,6 +114,9 @@ class Settings:
     log_level: str = "INFO"
     max_groups: int = 2_000  # AIF360 costs about 1.7 ms per group: 2,000 groups is about 3.5 s
     max_findings: int = 20_000
+    max_long_requests: int = 4  # per worker process: leaves gunicorn's other threads for health and audits
+    body_timeout_s: float = 60.0
+    metrics_dir: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -127,4 +139,7 @@ class Settings:
             log_level=level,
             max_groups=_int(env, "MAX_GROUPS", cls.max_groups, minimum=2),
             max_findings=_int(env, "MAX_FINDINGS", cls.max_findings, minimum=1),
+            max_long_requests=_int(env, "MAX_LONG_REQUESTS", cls.max_long_requests, minimum=1),
+            body_timeout_s=float(_int(env, "BODY_TIMEOUT_S", int(cls.body_timeout_s), minimum=1)),
+            metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         )

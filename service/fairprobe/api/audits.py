@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from flask import current_app, g
+from flask import Response, current_app, g
 
+from fairprobe.api import telemetry
 from fairprobe.api.outbound import scorer_for
 from fairprobe.api.parser import Blueprint
+from fairprobe.api.work import run_long
 from fairprobe.domain.audit import AuditRequest
 from fairprobe.domain.findings import AuditReport
 from fairprobe.engines.audit import DatasetAudit
@@ -30,9 +32,14 @@ blp = Blueprint("audits", __name__, url_prefix="/v1", description="Audit a datas
     },
 }}}})
 @blp.body_errors
-def create_audit(audit: AuditRequest) -> AuditReport:
+def create_audit(audit: AuditRequest) -> AuditReport | Response:
     """Audit a dataset (JSON rows, columns, CSV or a counts table) and return findings and a verdict."""
-    scorer = scorer_for(audit.endpoint, seed=audit.seed) if audit.endpoint is not None else None
     settings: Settings = current_app.extensions["fairprobe.settings"]
-    return DatasetAudit(request_id=g.request_id, scorer=scorer, max_groups=settings.max_groups,
-                        max_findings=settings.max_findings).run(audit)
+    scorer = scorer_for(audit.endpoint, seed=audit.seed) if audit.endpoint is not None else None
+    engine = DatasetAudit(request_id=g.request_id, scorer=scorer, max_groups=settings.max_groups,
+                          max_findings=settings.max_findings)
+    if scorer is None:
+        report = engine.run(audit)
+        telemetry.current().report("audit", report)
+        return report
+    return run_long("audit", scorer, lambda: engine.run(audit), AuditReportSchema())

@@ -1,4 +1,4 @@
-"""Per-request plumbing: request id, API keys, one JSON log line, Prometheus counters.
+"""Per-request plumbing: request id, API keys, one JSON log line, request metrics.
 
 The access log records method, path, status and timing only: never a body, a header value, a row,
 a name or a credential.
@@ -13,9 +13,9 @@ import time
 import uuid
 
 from flask import Flask, Response, g, request
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 
 from fairprobe import logs
+from fairprobe.api import telemetry
 from fairprobe.errors import NotAuthenticated
 from fairprobe.settings import Settings
 
@@ -35,16 +35,7 @@ def _route_label() -> str:
 def init_app(app: Flask, settings: Settings) -> None:
     """Wire request ids, authentication, access logging and /metrics into ``app``."""
     logs.configure(settings.log_level)
-    registry = CollectorRegistry()
-    requests_total = Counter(
-        "fairprobe_http_requests_total", "HTTP requests by route, method and status",
-        ["route", "method", "status"], registry=registry,
-    )
-    latency = Histogram(
-        "fairprobe_http_request_duration_seconds", "HTTP request latency by route",
-        ["route", "method"], registry=registry,
-        buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
-    )
+    metrics = telemetry.init_app(app, settings)
     keys = tuple(k.encode() for k in settings.api_keys)
 
     @app.before_request
@@ -68,8 +59,8 @@ def init_app(app: Flask, settings: Settings) -> None:
         response.headers["X-Request-ID"] = g.get("request_id", "")
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         route = _route_label()
-        requests_total.labels(route, request.method, str(response.status_code)).inc()
-        latency.labels(route, request.method).observe(elapsed)
+        metrics.requests.labels(route, request.method, str(response.status_code)).inc()
+        metrics.latency.labels(route, request.method).observe(elapsed)
         if response.status_code == 401:
             response.headers["WWW-Authenticate"] = 'Bearer realm="fairprobe"'
         access_log.info(
@@ -84,8 +75,3 @@ def init_app(app: Flask, settings: Settings) -> None:
             },
         )
         return response
-
-    @app.get("/metrics")
-    def prometheus_metrics() -> Response:
-        """Prometheus exposition of request counts and latency (this worker's)."""
-        return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST.split(";")[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask, current_app, g
 
+from fairprobe.api import telemetry
 from fairprobe.domain.endpoint import EndpointSpec
 from fairprobe.endpoints import EndpointClient, TargetGuard
 from fairprobe.settings import Settings
@@ -22,4 +23,4 @@ def scorer_for(spec: EndpointSpec, *, seed: int, field: str = "endpoint.url") ->
     settings: Settings = current_app.extensions["fairprobe.settings"]
     target = current_app.extensions[GUARD].check(spec.url, field)
     return EndpointClient(spec, target, max_response_bytes=settings.max_response_bytes, seed=seed,
-                          request_id=g.get("request_id"))
+                          request_id=g.get("request_id"), on_call=telemetry.current().model_call)

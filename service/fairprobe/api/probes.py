@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import Response, g
 
 from fairprobe.api.outbound import scorer_for
 from fairprobe.api.parser import Blueprint
+from fairprobe.api.work import run_long
 from fairprobe.domain.probes import FlipRequest, NameSwapRequest, ProbeReport
 from fairprobe.engines.counterfactual import AttributeFlipProbe, NameSwapProbe
 from fairprobe.schemas.probe_report import ProbeReportSchema
@@ -21,17 +22,19 @@ blp = Blueprint("probes", __name__, url_prefix="/v1/probes",
 @blp.arguments(NameSwapRequestSchema)
 @blp.response(200, ProbeReportSchema)
 @blp.body_errors
-def name_swap(probe: NameSwapRequest) -> ProbeReport:
+def name_swap(probe: NameSwapRequest) -> ProbeReport | Response:
     """Send each profile with only the name changed; compare every name group with the reference."""
     scorer = scorer_for(probe.endpoint, seed=probe.seed)
-    return NameSwapProbe(request_id=g.request_id, scorer=scorer).run(probe)
+    return run_long("name_swap", scorer, lambda: NameSwapProbe(request_id=g.request_id, scorer=scorer).run(probe),
+                    ProbeReportSchema())
 
 
 @blp.route("/flip", methods=["POST"])
 @blp.arguments(FlipRequestSchema)
 @blp.response(200, ProbeReportSchema)
 @blp.body_errors
-def flip(probe: FlipRequest) -> ProbeReport:
+def flip(probe: FlipRequest) -> ProbeReport | Response:
     """Send each profile with a protected attribute (and its proxies) flipped; compare with the original."""
     scorer = scorer_for(probe.endpoint, seed=probe.seed)
-    return AttributeFlipProbe(request_id=g.request_id, scorer=scorer).run(probe)
+    return run_long("flip", scorer, lambda: AttributeFlipProbe(request_id=g.request_id, scorer=scorer).run(probe),
+                    ProbeReportSchema())

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import Response, g
 
 from fairprobe.api.outbound import scorer_for
 from fairprobe.api.parser import Blueprint
+from fairprobe.api.work import run_long
 from fairprobe.domain.stress import DiscriminationReport, DiscriminationRequest, StressReport, StressRequest
 from fairprobe.engines.discrimination import DiscriminationSearch
 from fairprobe.engines.stress import StressTest
@@ -22,17 +23,20 @@ blp = Blueprint("stress", __name__, url_prefix="/v1/stress",
 @blp.arguments(StressRequestSchema)
 @blp.response(200, StressReportSchema)
 @blp.body_errors
-def stress(request: StressRequest) -> StressReport:
+def stress(request: StressRequest) -> StressReport | Response:
     """Oversample target groups with synthetic profiles and edge cases; compare outcomes with the reference."""
     scorer = scorer_for(request.endpoint, seed=request.seed)
-    return StressTest(request_id=g.request_id, scorer=scorer).run(request)
+    return run_long("stress", scorer, lambda: StressTest(request_id=g.request_id, scorer=scorer).run(request),
+                    StressReportSchema())
 
 
 @blp.route("/discrimination", methods=["POST"])
 @blp.arguments(DiscriminationRequestSchema)
 @blp.response(200, DiscriminationReportSchema)
 @blp.body_errors
-def discrimination(request: DiscriminationRequest) -> DiscriminationReport:
+def discrimination(request: DiscriminationRequest) -> DiscriminationReport | Response:
     """Causal discrimination rate (Themis) and directed search (AEQUITAS) against random sampling."""
     scorer = scorer_for(request.endpoint, seed=request.seed)
-    return DiscriminationSearch(request_id=g.request_id, scorer=scorer).run(request)
+    return run_long("search", scorer,
+                    lambda: DiscriminationSearch(request_id=g.request_id, scorer=scorer).run(request),
+                    DiscriminationReportSchema())

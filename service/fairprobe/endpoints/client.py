@@ -83,12 +83,22 @@ class EndpointClient:
         Larger bodies fail as ``response_too_large`` without being read to the end.
     seed
         Seeds the retry jitter.
+    request_id
+        Sent as ``X-Request-ID`` so the model's logs can be joined with fairprobe's.
+    progress, on_call
+        Optional observers: how many probes are resolved (for streamed progress), and each call's duration
+        and outcome (for metrics). They see counts and statuses only, never a record or a reply.
     """
 
     def __init__(self, spec: EndpointSpec, target: Target, *, max_response_bytes: int, seed: int = 0,
                  request_id: str | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, progress: Callable[[int, int], None] | None = None,
+                 on_call: Callable[[float, str], None] | None = None) -> None:
         self.spec = spec
+        self.progress = progress  # (probes resolved so far, probes handed in so far), over the client's life
+        self.on_call = on_call  # (seconds, outcome: the HTTP status or a failure reason) after every call
+        self._resolved = 0
+        self._handed = 0
         self.target = target
         self.max_response_bytes = max_response_bytes
         self.request_id = request_id
@@ -128,6 +138,7 @@ class EndpointClient:
         chunks = [list(range(i, min(i + size, len(records)))) for i in range(0, len(records), size)]
         with self._lock:
             self._retry_tokens += RETRY_BUDGET_PER_BATCH * len(chunks)
+            self._handed += len(records)
         if chunks:
             with self._session() as session, ThreadPoolExecutor(min(self.spec.concurrency, len(chunks))) as pool:
                 futures = [pool.submit(self._run, session, records, chunk, deadline, raws) for chunk in chunks]
@@ -164,10 +175,19 @@ class EndpointClient:
                 return None
             for i in chunk:
                 raws[i] = exc.reason
+            self._resolve(len(chunk))
             return failure
         for i, value in zip(chunk, values, strict=True):
             raws[i] = value
+        self._resolve(len(chunk))
         return None
+
+    def _resolve(self, n: int) -> None:
+        with self._lock:
+            self._resolved += n
+            done, handed = self._resolved, self._handed
+        if self.progress is not None:
+            self.progress(done, handed)
 
     def _call_with_retries(self, session: requests.Session, batch: list[Mapping[str, Any]],
                            deadline: float) -> list[Raw]:
@@ -225,19 +245,25 @@ class EndpointClient:
 
     def _call(self, session: requests.Session, batch: list[Mapping[str, Any]], timeout: float,
               deadline: float) -> list[Raw]:
-        body, content_type = encode(self.spec.format, self.spec.options, batch)
+        try:
+            body, content_type = encode(self.spec.format, self.spec.options, batch)
+        except (TypeError, ValueError, KeyError, OverflowError, UnicodeError) as exc:
+            # a record the format cannot carry (a value JSON or CSV cannot hold): a failed probe, not a crash
+            raise AnswerError(ProbeFailure.INVALID_REQUEST, "the records could not be encoded") from exc
         headers = {**self.spec.headers, "Content-Type": content_type, "Host": self.target.netloc}
         if self.request_id:
             headers["X-Request-ID"] = self.request_id
         started = self.clock()
         with self._lock:
             self._requests += 1
+        outcome = "no_response"
         try:
             with session.request(self.spec.method, self.target.pinned_url, data=body, headers=headers,
                                  timeout=timeout, allow_redirects=False, stream=True) as response:
                 with self._lock:
                     self._statuses[str(response.status_code)] += 1
                 status = response.status_code
+                outcome = str(status)
                 if 300 <= status < 400:
                     raise AnswerError(ProbeFailure.REDIRECT, f"the endpoint answered {status}; redirects are refused")
                 if status == 429:
@@ -258,6 +284,9 @@ class EndpointClient:
         except (requests.exceptions.RequestException, ValueError, UnicodeError) as exc:
             # the request could not be built or sent (a header or URL the HTTP library refuses): no retry helps
             raise AnswerError(ProbeFailure.INVALID_REQUEST, "the request could not be sent") from exc
+        finally:
+            if self.on_call is not None:
+                self.on_call(self.clock() - started, outcome)
         return decode(self.spec.format, self.spec.options, content, len(batch))
 
     def _read(self, response: requests.Response, until: float) -> bytes:

@@ -74,14 +74,21 @@ def _check_cells(frame: pd.DataFrame, kind: str) -> None:
         series = frame[name]
         if series.dtype != object:
             continue
-        # infer_dtype is C-fast; only a "mixed" column can hold a list or an object
-        if pd.api.types.infer_dtype(series, skipna=True) not in ("mixed", "mixed-integer"):
+        # infer_dtype is C-fast; only a "mixed" column can hold a list or an object, and only an object
+        # column of integers can hold one beyond 64 bits (pandas keeps those as Python ints)
+        inferred = pd.api.types.infer_dtype(series, skipna=True)
+        if inferred not in ("mixed", "mixed-integer", "integer"):
             continue
         nested = series.map(lambda v: isinstance(v, list | dict | tuple))
         if nested.any():
             row = int(nested.to_numpy().argmax())
             raise ValidationError(f"column {_shown([name])} holds a list or an object (first in row {row}); "
                                   "every cell must be a single value", kind)
+        huge = series.map(lambda v: isinstance(v, int) and not -(2**63) <= v < 2**64)
+        if huge.any():
+            row = int(huge.to_numpy().argmax())
+            raise ValidationError(f"column {_shown([name])} holds an integer beyond 64 bits (first in row {row})",
+                                  kind)
 
 
 def frame_from_data(data: Mapping[str, Any]) -> pd.DataFrame:

@@ -1,0 +1,127 @@
+"""Requests that wait on someone else's model: a bounded number per worker, and progress when asked for.
+
+A probe, stress test, search or model-backed audit can take minutes. Each worker process runs at most
+``max_long_requests`` of them at once (more get 503 with ``Retry-After``), so gunicorn's other threads stay
+free for ``/healthz`` and small audits. A caller that sends ``Accept: application/x-ndjson`` gets one JSON
+object per line while the work runs — ``{"event": "progress", "probes_done", "probes_sent", "elapsed_s"}``
+— then ``{"event": "report", "report": ...}`` (or ``{"event": "error", "problem": ...}``). Nothing is kept
+after the request: the events come from the request's own client, and end with it.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+from flask import Flask, Response, current_app, g, request
+from marshmallow import Schema
+
+from fairprobe.api import telemetry
+from fairprobe.endpoints import EndpointClient
+from fairprobe.errors import FairprobeError, ServiceBusy
+from fairprobe.problems import TYPE_BASE
+from fairprobe.settings import Settings
+
+__all__ = ["NDJSON", "init_app", "run_long"]
+
+NDJSON = "application/x-ndjson"
+EXTENSION = "fairprobe.long_work"
+#: how often a streamed request reports progress (and shows it is alive when nothing moved)
+TICK_S = 0.5
+HEARTBEAT_S = 5.0
+
+Report = TypeVar("Report")
+log = logging.getLogger("fairprobe.work")
+
+
+def init_app(app: Flask, settings: Settings) -> None:
+    app.extensions[EXTENSION] = threading.BoundedSemaphore(settings.max_long_requests)
+
+
+def _wants_stream() -> bool:
+    """The caller named NDJSON in ``Accept`` and prefers it to JSON (a bare ``*/*`` gets the JSON report)."""
+    accepted = request.accept_mimetypes
+    return NDJSON in request.headers.get("Accept", "") and \
+        accepted.quality(NDJSON) >= accepted.quality("application/json")
+
+
+def run_long(kind: str, scorer: EndpointClient, run: Callable[[], Report], schema: Schema) -> Report | Response:
+    """Run ``run`` (an engine calling ``scorer``) in one of the worker's long-work slots.
+
+    Returns the report (the view's decorator dumps it), or a streamed NDJSON response when asked for.
+    """
+    slots: threading.BoundedSemaphore = current_app.extensions[EXTENSION]
+    if not slots.acquire(blocking=False):
+        raise ServiceBusy("This worker is running as many model-calling requests as it may; retry shortly.")
+    metrics = telemetry.current()
+    if not _wants_stream():
+        try:
+            report = run()
+        finally:
+            slots.release()
+        metrics.report(kind, report)
+        return report
+    return _stream(kind, scorer, run, schema, slots, metrics)
+
+
+def _stream(kind: str, scorer: EndpointClient, run: Callable[[], Any], schema: Schema,
+            slots: threading.BoundedSemaphore, metrics: telemetry.Telemetry) -> Response:
+    events: queue.Queue[tuple[str, Any]] = queue.Queue()
+    progress = {"done": 0, "sent": 0}
+    scorer.progress = lambda done, sent: progress.update(done=done, sent=sent)
+    request_id, instance = g.get("request_id"), request.path
+    encoder = current_app.json
+
+    def work() -> None:
+        try:
+            events.put(("report", run()))
+        except FairprobeError as exc:
+            events.put(("error", exc))
+        except Exception as exc:
+            log.error("unhandled error", exc_info=exc, extra={"request_id": request_id,
+                                                              "error_type": type(exc).__name__})
+            events.put(("error", None))
+        finally:
+            slots.release()
+
+    def lines() -> Iterator[str]:
+        started = time.monotonic()
+        threading.Thread(target=work, name=f"fairprobe-{kind}", daemon=True).start()
+        last, quiet_since = (-1, -1), started
+        while True:
+            try:
+                what, value = events.get(timeout=TICK_S)
+            except queue.Empty:
+                now = time.monotonic()
+                state = (progress["done"], progress["sent"])
+                if state != last or now - quiet_since >= HEARTBEAT_S:
+                    last, quiet_since = state, now
+                    yield encoder.dumps({"event": "progress", "probes_done": state[0], "probes_sent": state[1],
+                                         "elapsed_s": round(now - started, 2)}) + "\n"
+                continue
+            if what == "report":
+                metrics.report(kind, value)
+                yield encoder.dumps({"event": "report", "report": schema.dump(value)}) + "\n"
+            else:
+                yield encoder.dumps({"event": "error", "problem": _problem(value, request_id, instance)}) + "\n"
+            return
+
+    return Response(lines(), mimetype=NDJSON, headers={"X-Request-ID": request_id or "",
+                                                       "Cache-Control": "no-store"})
+
+
+def _problem(error: FairprobeError | None, request_id: str | None, instance: str) -> dict[str, Any]:
+    if error is None:
+        return {"type": TYPE_BASE + "internal-error", "title": "Internal server error", "status": 500,
+                "detail": "The service failed to process the request. Quote the request id when reporting it.",
+                "instance": instance, "request_id": request_id}
+    body: dict[str, Any] = {"type": TYPE_BASE + error.slug, "title": error.title, "status": error.status,
+                            "detail": error.detail, "instance": instance, "request_id": request_id}
+    if error.errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in error.errors]
+    body.update({k: v for k, v in error.extensions.items() if k not in body})
+    return body
