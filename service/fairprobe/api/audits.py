@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Response, current_app, g
 
 from fairprobe.api import telemetry
@@ -42,4 +44,4 @@ def create_audit(audit: AuditRequest) -> AuditReport | Response:
         report = engine.run(audit)
         telemetry.current().report("audit", report)
         return report
-    return run_long("audit", scorer, lambda: engine.run(audit), AuditReportSchema())
+    return run_long("audit", scorer, partial(engine.run, audit), AuditReportSchema())

@@ -1,14 +1,17 @@
 """A request body must arrive within a deadline: a client sending one byte a second cannot hold a thread.
 
-gunicorn's threaded worker guards the wait for a request's *headers*; the body is read by the app's thread,
-with a blocking socket. This WSGI middleware gives every read of the body the time that is left of the
-body's deadline (as the socket's timeout, where gunicorn exposes the socket) and turns a read past it into
-a 408 problem.
+gunicorn's threaded worker guards the wait for a request's *headers*; the body is read by the app's thread
+from a blocking socket, and gunicorn's reader loops until it has the bytes it was asked for, so a client
+trickling a byte a second never trips a per-read timeout. This WSGI middleware therefore arms a timer for
+each request with a body: when the body's deadline passes, the timer shuts the socket's read side (the
+blocked read returns at once) and the read is turned into a 408 problem. The response can still be sent.
 """
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -21,28 +24,40 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class _DeadlineInput:
-    """``wsgi.input`` whose reads fail once ``deadline`` has passed."""
+    """``wsgi.input`` that fails with 408 once its deadline has passed (and then stops the socket's reads)."""
 
-    def __init__(self, stream: Any, deadline: float, sock: socket.socket | None) -> None:
+    def __init__(self, stream: Any, timeout_s: float, sock: socket.socket | None) -> None:
         self._stream = stream
-        self._deadline = deadline
+        self._deadline = time.monotonic() + timeout_s
         self._socket = sock
+        self.expired = False
+        self._timer = threading.Timer(timeout_s, self._expire)
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _expire(self) -> None:
+        self.expired = True
+        if self._socket is not None:
+            with contextlib.suppress(OSError):  # already closed by the client: nothing to stop
+                self._socket.shutdown(socket.SHUT_RD)  # a read blocked on the trickle returns now
+
+    def cancel(self) -> None:
+        self._timer.cancel()
 
     def _guarded(self, read: Callable[..., bytes], *args: Any) -> bytes:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
+        if self.expired or time.monotonic() > self._deadline:
             self._give_up()
-        if self._socket is not None:
-            self._socket.settimeout(remaining)
         try:
-            return read(*args)
-        except TimeoutError as exc:
+            data = read(*args)
+        except OSError as exc:  # the socket was shut, or timed out
             self._give_up(exc)
             raise  # unreachable: _give_up raises
+        if self.expired:
+            self._give_up()
+        return data
 
     def _give_up(self, cause: BaseException | None = None) -> None:
-        if self._socket is not None:
-            self._socket.settimeout(0.001)  # the server's drain of the rest fails at once and closes the connection
+        self.expired = True
         error = RequestTimeout("The request body did not arrive within the time this service allows.")
         raise error from cause
 
@@ -72,8 +87,14 @@ class BodyDeadline:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         stream = environ.get("wsgi.input")
-        if stream is not None:
-            sock = environ.get("gunicorn.socket")
-            environ["wsgi.input"] = _DeadlineInput(stream, time.monotonic() + self.timeout_s,
-                                                   sock if isinstance(sock, socket.socket) else None)
-        return self.app(environ, start_response)
+        has_body = environ.get("CONTENT_LENGTH") not in (None, "", "0") or \
+            "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if stream is None or not has_body:
+            return self.app(environ, start_response)
+        sock = environ.get("gunicorn.socket")
+        guarded = _DeadlineInput(stream, self.timeout_s, sock if isinstance(sock, socket.socket) else None)
+        environ["wsgi.input"] = guarded
+        try:
+            return self.app(environ, start_response)
+        finally:
+            guarded.cancel()  # the app has read what it reads before it returns its response

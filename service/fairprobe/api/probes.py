@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Response, g
 
 from fairprobe.api.outbound import scorer_for
@@ -25,8 +27,8 @@ blp = Blueprint("probes", __name__, url_prefix="/v1/probes",
 def name_swap(probe: NameSwapRequest) -> ProbeReport | Response:
     """Send each profile with only the name changed; compare every name group with the reference."""
     scorer = scorer_for(probe.endpoint, seed=probe.seed)
-    return run_long("name_swap", scorer, lambda: NameSwapProbe(request_id=g.request_id, scorer=scorer).run(probe),
-                    ProbeReportSchema())
+    engine = NameSwapProbe(request_id=g.request_id, scorer=scorer)
+    return run_long("name_swap", scorer, partial(engine.run, probe), ProbeReportSchema())
 
 
 @blp.route("/flip", methods=["POST"])
@@ -36,5 +38,5 @@ def name_swap(probe: NameSwapRequest) -> ProbeReport | Response:
 def flip(probe: FlipRequest) -> ProbeReport | Response:
     """Send each profile with a protected attribute (and its proxies) flipped; compare with the original."""
     scorer = scorer_for(probe.endpoint, seed=probe.seed)
-    return run_long("flip", scorer, lambda: AttributeFlipProbe(request_id=g.request_id, scorer=scorer).run(probe),
-                    ProbeReportSchema())
+    engine = AttributeFlipProbe(request_id=g.request_id, scorer=scorer)
+    return run_long("flip", scorer, partial(engine.run, probe), ProbeReportSchema())

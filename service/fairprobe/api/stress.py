@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import Response, g
 
 from fairprobe.api.outbound import scorer_for
@@ -26,8 +28,8 @@ blp = Blueprint("stress", __name__, url_prefix="/v1/stress",
 def stress(request: StressRequest) -> StressReport | Response:
     """Oversample target groups with synthetic profiles and edge cases; compare outcomes with the reference."""
     scorer = scorer_for(request.endpoint, seed=request.seed)
-    return run_long("stress", scorer, lambda: StressTest(request_id=g.request_id, scorer=scorer).run(request),
-                    StressReportSchema())
+    engine = StressTest(request_id=g.request_id, scorer=scorer)
+    return run_long("stress", scorer, partial(engine.run, request), StressReportSchema())
 
 
 @blp.route("/discrimination", methods=["POST"])
@@ -37,6 +39,5 @@ def stress(request: StressRequest) -> StressReport | Response:
 def discrimination(request: DiscriminationRequest) -> DiscriminationReport | Response:
     """Causal discrimination rate (Themis) and directed search (AEQUITAS) against random sampling."""
     scorer = scorer_for(request.endpoint, seed=request.seed)
-    return run_long("search", scorer,
-                    lambda: DiscriminationSearch(request_id=g.request_id, scorer=scorer).run(request),
-                    DiscriminationReportSchema())
+    engine = DiscriminationSearch(request_id=g.request_id, scorer=scorer)
+    return run_long("search", scorer, partial(engine.run, request), DiscriminationReportSchema())

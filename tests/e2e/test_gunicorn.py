@@ -1,0 +1,118 @@
+"""The service under gunicorn as shipped: it keeps answering while slow callers are in flight, streams
+progress, sums metrics across workers, writes only JSON log lines, and opens no control socket."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+
+from tests.gunicorn_server import Gunicorn, SlowModel, gunicorn, slow_probe, small_audit, trickle
+from tests.model_servers import serve
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def slow_model() -> Iterator[tuple[str, SlowModel]]:
+    model = SlowModel(delay=1.0)
+    with serve(model) as url:
+        yield url, model
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[Gunicorn]:
+    with gunicorn(FAIRPROBE_ALLOWED_TARGETS="127.0.0.1/32", FAIRPROBE_BODY_TIMEOUT_S="6") as running:
+        yield running
+
+
+def timed(fn: Any) -> tuple[float, Any]:
+    started = time.monotonic()
+    result = fn()
+    return time.monotonic() - started, result
+
+
+def test_health_and_small_audits_answer_while_long_probes_and_trickling_clients_are_in_flight(
+        server: Gunicorn, slow_model: tuple[str, SlowModel]) -> None:
+    url, model = slow_model
+    stop = threading.Event()
+    trickled: list[Any] = []
+    with ThreadPoolExecutor(8) as pool:
+        probes = [pool.submit(requests.post, server.url + "/v1/probes/name-swap", json=slow_probe(url, 8),
+                              headers={"X-Request-ID": f"long-probe-{i}"}, timeout=60) for i in range(2)]
+        trickles = [pool.submit(trickle, server.url, stop, trickled) for _ in range(3)]
+        time.sleep(1.5)  # everything is in flight
+        health = [timed(lambda: requests.get(server.url + "/healthz", timeout=5)) for _ in range(10)]
+        audits = [timed(lambda: requests.post(server.url + "/v1/audits", json=small_audit(), timeout=10))
+                  for _ in range(3)]
+        assert all(not p.done() for p in probes), "the probes should still be running"
+        reports = [p.result() for p in probes]
+        for t in trickles:
+            t.result(timeout=30)
+        stop.set()
+    assert all(r.status_code == 200 for _, r in health) and max(t for t, _ in health) < 0.5, health
+    assert all(r.status_code == 200 for _, r in audits) and max(t for t, _ in audits) < 1.5
+    assert all(r.status_code == 200 and r.json()["accounting"]["answered"] == 16 for r in reports)
+    # the trickling clients were cut off when their body's time ran out
+    assert trickled == ["408", "408", "408"]
+    # the caller's request id went to the model with every call
+    assert model.request_ids.count("long-probe-0") == 16 and model.request_ids.count("long-probe-1") == 16
+
+
+def test_progress_streams_as_ndjson_and_ends_with_the_report(server: Gunicorn,
+                                                             slow_model: tuple[str, SlowModel]) -> None:
+    url, _ = slow_model
+    with requests.post(server.url + "/v1/probes/name-swap", json=slow_probe(url, 3), stream=True, timeout=60,
+                       headers={"Accept": "application/x-ndjson"}) as response:
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith("application/x-ndjson")
+        events = [json.loads(line) for line in response.iter_lines() if line]
+    progress = [e for e in events if e["event"] == "progress"]
+    assert len(progress) >= 2 and events[-1]["event"] == "report"
+    done = [e["probes_done"] for e in progress]
+    assert done == sorted(done) and max(done) <= 6 and progress[-1]["probes_sent"] == 6
+    assert events[-1]["report"]["accounting"]["answered"] == 6
+
+
+def test_a_streamed_error_ends_the_stream_as_a_problem(server: Gunicorn) -> None:
+    body = slow_probe("http://127.0.0.1:1", 2, deadline_s=5)  # nothing listens on port 1
+    with requests.post(server.url + "/v1/probes/name-swap", json=body, stream=True, timeout=60,
+                       headers={"Accept": "application/x-ndjson"}) as response:
+        events = [json.loads(line) for line in response.iter_lines() if line]
+    assert events[-1]["event"] == "error"
+    assert events[-1]["problem"]["status"] == 502 and events[-1]["problem"]["accounting"]["answered"] == 0
+
+
+def test_metrics_are_summed_across_workers_and_never_go_backwards(server: Gunicorn) -> None:
+    assert len(server.worker_pids()) == 2
+    seen = []
+    for _ in range(30):
+        requests.get(server.url + "/healthz", timeout=5)
+        text = requests.get(server.url + "/metrics", timeout=5).text
+        total = sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                    if line.startswith('fairprobe_http_requests_total{') and 'route="/healthz"' in line)
+        seen.append(total)
+    assert seen == sorted(seen) and seen[-1] >= 30
+    text = requests.get(server.url + "/metrics", timeout=5).text
+    assert "fairprobe_verdicts_total" in text and "fairprobe_model_call_duration_seconds_bucket" in text
+
+
+def test_readiness_runs_a_real_audit(server: Gunicorn) -> None:
+    response = requests.get(server.url + "/readyz", timeout=10)
+    assert response.status_code == 200 and response.json() == {"status": "ready"}
+
+
+def test_every_log_line_is_json_and_no_control_socket_was_opened(server: Gunicorn) -> None:
+    requests.post(server.url + "/v1/audits", data=b"{not json", headers={"Content-Type": "application/json"},
+                  timeout=5)
+    time.sleep(0.5)
+    lines = server.log_lines()
+    assert lines and all(json.loads(line) for line in lines)
+    loggers = {json.loads(line)["logger"] for line in lines}
+    assert {"gunicorn.error", "fairprobe.access"} <= loggers
+    assert not (server.home / ".gunicorn").exists()
