@@ -54,3 +54,4 @@ def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signat
 def on_exit(server):  # noqa: ANN001, ANN201
     if _owned_metrics_dir:
         shutil.rmtree(_owned_metrics_dir, ignore_errors=True)
+

@@ -130,16 +130,15 @@ def trickle(url: str, stop: threading.Event, results: list[Any], declared: int =
         while not stop.is_set() and sent < declared:
             try:
                 sock.sendall(b" ")
-            except OSError:
-                break
-            sent += 1
+                sent += 1
+            except OSError:  # the server stopped reading: its answer may already be waiting
+                sock.settimeout(5.0)
             try:
                 answer = sock.recv(4096)
-            except TimeoutError:
+            except (TimeoutError, OSError):
                 continue
-            if answer:
-                results.append(answer.split(b" ", 2)[1].decode())
-                return
+            results.append(answer.split(b" ", 2)[1].decode() if answer else "closed without an answer")
+            return
         results.append("no answer")
 
 

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 FEATURES = ["age", "education_num", "hours_per_week", "capital_gain", "sex"]
@@ -237,10 +237,17 @@ class FaultApp:
         return response(environ, start_response)
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler without its access log line per request (the tests' output stays readable)."""
+
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+
 @contextmanager
 def serve(app: Callable[..., Any]) -> Iterator[str]:
     """Serve ``app`` on a free loopback port for the duration of the block."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:

@@ -17,7 +17,7 @@ from fairprobe.stats.bounds import (
     WelchMean,
     p_greater,
     p_less,
-    scale_to_decide,
+    scale_to_reach,
     z_for,
 )
 from fairprobe.stats.intervals import mover_ratio, newcombe, wilson
@@ -42,6 +42,7 @@ def test_wilson_and_newcombe_equal_statsmodels() -> None:
     np.testing.assert_allclose(high, ref_high, atol=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the interval functions leave 0/0 to their callers
 def test_mover_r_solves_donner_and_zous_quadratic() -> None:
     """Each MOVER-R limit is the root of (p1 - θ p2)² = (p1 - l1)² + θ² (u2 - p2)² (or its mirror) that
     lies on its side of the estimate, found here with numpy's polynomial solver."""
@@ -136,5 +137,29 @@ def test_each_test_has_its_size_at_the_bound(kind: str, make: object, n: int) ->
 def test_the_sample_size_is_where_the_interval_clears_the_bound() -> None:
     """0 flips of n shows a 1% bound is met (exact, one-sided 95%) from n = 299 on: 0.99**299 < 0.05."""
     measure = Proportion(np.array([0.0]), np.array([40.0]))
-    k = scale_to_decide(measure, z_for(0.05), lambda low, high: high <= 0.01)
+    k = scale_to_reach(measure, z_for(0.05), np.array([False]), np.array([0.01]))
     assert 298 <= k[0] * 40 <= 299.5
+
+
+def test_the_parity_z_test_equals_statsmodels_score_test() -> None:
+    from statsmodels.stats.proportion import test_proportions_2indep
+
+    from fairprobe.stats.proportions import Z_TEST, compare_rates
+
+    c1, n1, c2, n2 = arrays([(45, 120, 300, 700), (900, 2000, 800, 2000), (30, 100, 20, 100)])
+    _, _, test = compare_rates(c1, n1, c2, n2, 0.05)
+    expected = test_proportions_2indep(c1, n1, c2, n2, method="score", compare="diff", correction=False).pvalue
+    np.testing.assert_allclose(test.p_value, expected, rtol=1e-10)
+    assert list(test.test) == [Z_TEST] * 3
+
+
+def test_the_vectorized_fisher_test_equals_scipy() -> None:
+    from fairprobe.stats.proportions import fisher_two_sided
+
+    rng = np.random.default_rng(7)
+    n1, n2 = rng.integers(1, 40, 200), rng.integers(1, 400, 200)
+    c1, c2 = rng.binomial(n1, 0.3), rng.binomial(n2, 0.1)
+    ours = fisher_two_sided(c1, n1, c2, n2)
+    for i in range(200):
+        expected = sps.fisher_exact([[c1[i], n1[i] - c1[i]], [c2[i], n2[i] - c2[i]]]).pvalue
+        assert ours[i] == pytest.approx(expected, rel=1e-9, abs=1e-15)

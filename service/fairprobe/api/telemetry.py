@@ -11,6 +11,7 @@ Labels carry routes, statuses, verdicts and failure reasons only: never an id, a
 
 from __future__ import annotations
 
+from collections import Counter as Tally
 from typing import Any
 
 from flask import Flask, Response, current_app
@@ -51,8 +52,9 @@ class Telemetry:
         verdict = getattr(report, "verdict", None)
         if verdict is not None:
             self.verdicts.labels(kind, str(verdict)).inc()
-        for finding in getattr(report, "findings", ()):
-            self.findings.labels(kind, str(finding.status)).inc()
+        by_status = Tally(str(finding.status) for finding in getattr(report, "findings", ()))
+        for status, count in by_status.items():  # one write per status: each is an mmap write under gunicorn
+            self.findings.labels(kind, status).inc(count)
         accounting = getattr(report, "accounting", None) or getattr(report, "scoring", None)
         if accounting is not None:
             self.probes.labels(kind, "answered").inc(accounting.answered)

@@ -120,17 +120,28 @@ def _datasets(frame: pd.DataFrame, attributes: int, favorable: float) -> tuple[A
     return truth, predicted
 
 
-def _forget(objects: Sequence[object]) -> None:
-    """Drop the memo-cache entries keyed by ``objects`` from every memoized AIF360 metric method."""
-    ids = {id(o) for o in objects}
+def _memo_caches() -> tuple[dict[Any, Any], ...]:
+    """The memo dicts of every memoized AIF360 metric method (the closures of its ``memoize`` wrapper)."""
+    caches = []
     for cls in (ClassificationMetric, BinaryLabelDatasetMetric, DatasetMetric, Metric):
         for member in vars(cls).values():
             code = getattr(member, "__code__", None)
             if code is None or "cache" not in code.co_freevars or member.__closure__ is None:
                 continue
-            cache = member.__closure__[code.co_freevars.index("cache")].cell_contents
-            for key in [k for k in list(cache) if isinstance(k, tuple) and k and id(k[0]) in ids]:
-                cache.pop(key, None)
+            caches.append(member.__closure__[code.co_freevars.index("cache")].cell_contents)
+    return tuple(caches)
+
+
+#: found once: AIF360's classes and their method closures do not change while the process runs
+_MEMO_CACHES = _memo_caches()
+
+
+def _forget(objects: Sequence[object]) -> None:
+    """Drop the memo-cache entries keyed by ``objects`` from every memoized AIF360 metric method."""
+    ids = {id(o) for o in objects}
+    for cache in _MEMO_CACHES:
+        for key in [k for k in list(cache) if isinstance(k, tuple) and k and id(k[0]) in ids]:
+            cache.pop(key, None)
 
 
 def group_metrics(
@@ -166,18 +177,9 @@ def group_metrics(
                 metric = ClassificationMetric(
                     truth, predicted, unprivileged_groups=unprivileged, privileged_groups=privileged
                 )
-                data_metric = BinaryLabelDatasetMetric(
-                    truth, unprivileged_groups=unprivileged, privileged_groups=privileged
-                )
-                created += [metric, data_metric]
-                rates = {
-                    name: float(
-                        data_metric.base_rate(privileged=False)
-                        if name == "base_rate"
-                        else getattr(metric, name)(privileged=False)
-                    )
-                    for name in RATE_METHODS
-                }
+                created.append(metric)
+                # ClassificationMetric is a BinaryLabelDatasetMetric of the true labels: base_rate included
+                rates = {name: float(getattr(metric, name)(privileged=False)) for name in RATE_METHODS}
                 disparities: dict[str, float] = {}
                 if not alone:
                     for name, method in DIFFERENCE_METHODS.items():

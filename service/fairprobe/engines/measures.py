@@ -77,9 +77,14 @@ def estimates(
 ) -> list[dict[str, Estimate]]:
     """Every rate of every group: AIF360's value, its Wilson interval, and what it was counted from."""
     out: list[dict[str, Estimate]] = [{} for _ in part.cells]
-    for name in RATES:
-        successes, n_eff, num_w, den_w = counts[name]
-        interval = proportions.wilson(successes, n_eff, alpha)
+    groups = len(part.cells)
+    # one Wilson call for every rate of every group
+    every = proportions.wilson(np.concatenate([counts[name].successes for name in RATES]),
+                               np.concatenate([counts[name].n_eff for name in RATES]), alpha)
+    for r, name in enumerate(RATES):
+        _, _, num_w, den_w = counts[name]
+        interval = proportions.Interval(every.low[r * groups:(r + 1) * groups], every.high[r * groups:(r + 1) * groups],
+                                        every.method[r * groups:(r + 1) * groups])
         for i, metrics in enumerate(values):
             value = _finite(metrics.rates[name])
             defined = value is not None and den_w[i] > 0
@@ -112,11 +117,17 @@ def disparities(
         return c[idx], n[idx], np.full(idx.shape, c[ref]), np.full(idx.shape, n[ref])
 
     compared: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-    for rate in {d.rate for d in DISPARITIES.values() if d.compare != "average_odds"}:
-        diff_ci, ratio_ci, test = proportions.compare_rates(*pair(rate), alpha)
-        compared[rate + ":difference"] = (diff_ci.low, diff_ci.high, diff_ci.method)
-        compared[rate + ":ratio"] = (ratio_ci.low, ratio_ci.high, ratio_ci.method)
-        compared[rate + ":test"] = (test.p_value, test.test, test.test)
+    rates = sorted({d.rate for d in DISPARITIES.values() if d.compare != "average_odds"})
+    pairs = [pair(rate) for rate in rates]
+    # one call for every rate: the groups of each rate are a slice of the stacked arrays
+    diff_ci, ratio_ci, test = proportions.compare_rates(
+        *(np.concatenate([p[k] for p in pairs]) for k in range(4)), alpha)
+    m = len(others)
+    for r, rate in enumerate(rates):
+        cut = slice(r * m, (r + 1) * m)
+        compared[rate + ":difference"] = (diff_ci.low[cut], diff_ci.high[cut], diff_ci.method[cut])
+        compared[rate + ":ratio"] = (ratio_ci.low[cut], ratio_ci.high[cut], ratio_ci.method[cut])
+        compared[rate + ":test"] = (test.p_value[cut], test.test[cut], test.test[cut])
     _, aod_ci, aod_test = proportions.average_of_differences(
         pair("false_positive_rate"), pair("true_positive_rate"), alpha
     )

@@ -51,7 +51,7 @@ from fairprobe.domain.findings import Disparity, Favoured, Finding, Reason, Stat
 from fairprobe.domain.groups import GroupKey
 from fairprobe.domain.policy import Bound, DecisionRule, Policy, Rule, SmallGroups
 from fairprobe.engines.explain import explain
-from fairprobe.stats.bounds import Measure, p_greater, p_less, scale_to_decide, signed_limits, z_for
+from fairprobe.stats.bounds import Measure, scale_to_reach, signed_limits, tails, z_for
 from fairprobe.stats.fdr import benjamini_hochberg
 
 __all__ = ["DEFAULT_RULES", "Candidate", "judge", "verdict"]
@@ -141,11 +141,10 @@ def _test_all(candidates: Sequence[Candidate], policy: Policy) -> list[_Tested |
         ci_low, ci_high = signed_limits(measure, np.full(len(index), z_ci))
         point_low, point_high = signed_limits(measure, np.zeros(len(index)))
         point = (point_low + point_high) / 2
-        inside_low, inside_high = p_greater(measure, low), p_less(measure, high)
+        inside_low, below = tails(measure, low)
+        above, inside_high = tails(measure, high)
         # the fail test runs at the side of the bound nearer the estimate (the other p-value is near 1)
-        near_low = (point - low) < (high - point)
-        p_near = np.where(near_low, p_less(measure, np.where(near_low, low, -np.inf)),
-                          p_greater(measure, np.where(near_low, np.inf, high)))
+        p_near = np.where((point - low) < (high - point), below, above)
         # a two-sided bound: add the chance of erring at the far side, estimated at the near side's spread
         spread = (ci_high - ci_low) / (2 * z_ci)
         width = high - low
@@ -153,7 +152,9 @@ def _test_all(candidates: Sequence[Candidate], policy: Policy) -> list[_Tested |
             far = np.where((spread > 0) & np.isfinite(width),
                            sps.norm.sf(sps.norm.isf(p_near) + width / spread), 0.0)
         p_fail = np.minimum(1.0, p_near + np.nan_to_num(far))
-        undecided = np.maximum(inside_low, inside_high) >= policy.alpha  # a pass needs no sample size
+        # a pass, or a fail sure to survive BH (p <= alpha / tests, the first step of BH), needs no sample size
+        undecided = (np.maximum(inside_low, inside_high) >= policy.alpha) & \
+            (p_fail > policy.alpha / max(len(candidates), 1))
         scale = np.full(len(index), np.nan)
         if undecided.any():
             rows = np.flatnonzero(undecided)
@@ -172,18 +173,23 @@ def _test_all(candidates: Sequence[Candidate], policy: Policy) -> list[_Tested |
 
 def _scale(measure: Measure, low: np.ndarray, high: np.ndarray, point: np.ndarray, z: float,
            rule: DecisionRule, candidates: Sequence[Candidate]) -> np.ndarray:
-    """Per comparison, the factor on the data at which the rule's test would decide at the policy's power."""
+    """Per comparison, the factor on the data at which the rule's test would decide at the policy's power:
+    the interval at ``z`` (alpha's quantile plus power's) reaches the bound it must clear."""
+    if rule is DecisionRule.PARITY:  # the parity test would reject: the near limit passes parity
+        parity = np.array([c.parity_value - c.offset for c in candidates])
+        return scale_to_reach(measure, z, point > parity, parity)
     inside = (point >= low) & (point <= high)
-    parity = np.array([c.parity_value - c.offset for c in candidates])
-
-    def done(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        if rule is DecisionRule.PARITY:  # the parity test would reject
-            return np.asarray((lo > parity) | (hi < parity))
-        shown_inside = (lo >= low) & (hi <= high)
-        shown_outside = np.where(point < low, hi < low, lo > high)
-        return np.asarray(np.where(inside, shown_inside, shown_outside))
-
-    return scale_to_decide(measure, z, done)
+    below = point < low
+    # outside: the near limit must cross the broken side; inside: each finite side must be cleared
+    out = np.zeros(len(point))
+    for wanted, lower, bound in ((~inside, ~below, np.where(below, low, high)),
+                                 (inside & np.isfinite(low), np.ones(len(point), bool), low),
+                                 (inside & np.isfinite(high), np.zeros(len(point), bool), high)):
+        if wanted.any():
+            index = np.flatnonzero(wanted)
+            # np.maximum keeps a NaN: a side that no amount of data clears leaves the finding undecidable
+            out[index] = np.maximum(out[index], scale_to_reach(measure.take(index), z, lower[index], bound[index]))
+    return out
 
 
 def _favoured(c: Candidate) -> Favoured | None:

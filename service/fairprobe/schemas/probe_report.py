@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from fairprobe.schemas.fast_dump import FastDumpSchema
 from fairprobe.schemas.report import (
     AccountingSchema,
     DisparitySchema,
@@ -16,7 +17,7 @@ from fairprobe.schemas.report import (
 __all__ = ["AccountingSchema", "NameBankSchema", "NameBankSummarySchema", "ProbeReportSchema"]
 
 
-class ProbeGroupSchema(Schema):
+class ProbeGroupSchema(FastDumpSchema):
     group = GroupField(attribute="key", metadata={"type": "object"})
     label = fields.Function(lambda g: g.key.label)
     is_reference = fields.Boolean()
@@ -27,14 +28,14 @@ class ProbeGroupSchema(Schema):
     metrics = fields.Dict(keys=fields.String(), values=fields.Nested(EstimateSchema))
 
 
-class ProfileGapSchema(Schema):
+class ProfileGapSchema(FastDumpSchema):
     profile_id = fields.String()
     score_difference = fields.Float(allow_none=True)
     decision_changes = fields.Float(metadata={
         "description": "share of this profile's name slots whose decision changed"})
 
 
-class ComparisonSchema(Schema):
+class ComparisonSchema(FastDumpSchema):
     group = GroupField(metadata={"type": "object"})
     reference = GroupField(metadata={"type": "object"})
     label = fields.Function(lambda c: f"{c.group.label} vs {c.reference.label}")
@@ -44,7 +45,7 @@ class ComparisonSchema(Schema):
     worst = fields.List(fields.Nested(ProfileGapSchema))
 
 
-class ProbeRecordSchema(Schema):
+class ProbeRecordSchema(FastDumpSchema):
     request_id = fields.String()
     created_at = fields.String()
     kind = fields.String()
@@ -64,13 +65,13 @@ class ProbeReportSchema(VerdictSchema):
     probe = fields.Nested(ProbeRecordSchema)
 
 
-class NameSchema(Schema):
+class NameSchema(FastDumpSchema):
     name = fields.String()
     share = fields.Float(allow_none=True, metadata={"description": "the group's share of people with this name"})
     count = fields.Integer(allow_none=True, metadata={"description": "people with the name in the source"})
 
 
-class NameGroupSummarySchema(Schema):
+class NameGroupSummarySchema(FastDumpSchema):
     id = fields.String()
     attributes = fields.Dict(keys=fields.String(), values=fields.String())
     first_names = fields.Function(lambda g: len(g.first_names))
@@ -82,7 +83,7 @@ class NameGroupSchema(NameGroupSummarySchema):
     last_names = fields.List(fields.Nested(NameSchema))
 
 
-class NameBankSummarySchema(Schema):
+class NameBankSummarySchema(FastDumpSchema):
     id = fields.String()
     title = fields.String()
     thresholds = fields.Dict(keys=fields.String(), values=fields.Float())

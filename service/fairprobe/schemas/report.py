@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
 from fairprobe.domain.findings import Favoured, Finding, Status
 from fairprobe.domain.groups import GroupKey
 from fairprobe.domain.policy import DecisionRule, SmallGroups
+from fairprobe.schemas.fast_dump import FastDumpSchema
 
 __all__ = ["AccountingSchema", "AuditReportSchema", "VerdictSchema", "summarize"]
 
@@ -27,7 +28,7 @@ class GroupField(fields.Field):
         return None if value is None else _group(value)
 
 
-class EstimateSchema(Schema):
+class EstimateSchema(FastDumpSchema):
     value = fields.Float(allow_none=True, metadata={"description": "null when undefined; see reason"})
     ci_low = fields.Float(allow_none=True)
     ci_high = fields.Float(allow_none=True)
@@ -38,7 +39,7 @@ class EstimateSchema(Schema):
     ci_level = fields.Float(allow_none=True, metadata={"description": "the interval's confidence level"})
 
 
-class DisparitySchema(Schema):
+class DisparitySchema(FastDumpSchema):
     value = fields.Float(allow_none=True)
     ci_low = fields.Float(allow_none=True)
     ci_high = fields.Float(allow_none=True)
@@ -50,7 +51,7 @@ class DisparitySchema(Schema):
     ci_level = fields.Float(allow_none=True, metadata={"description": "the interval's confidence level"})
 
 
-class GroupReportSchema(Schema):
+class GroupReportSchema(FastDumpSchema):
     group = GroupField(attribute="key", metadata={"type": "object"})
     label = fields.Function(lambda g: g.key.label)
     reference = GroupField(metadata={"type": "object"})
@@ -62,14 +63,14 @@ class GroupReportSchema(Schema):
     disparities = fields.Dict(keys=fields.String(), values=fields.Nested(DisparitySchema))
 
 
-class IndexSchema(Schema):
+class IndexSchema(FastDumpSchema):
     attributes = fields.List(fields.String())
     reference = GroupField(metadata={"type": "object"})
     groups = fields.Integer()
     metrics = fields.Dict(keys=fields.String(), values=fields.Float(allow_none=True))
 
 
-class RuleOutSchema(Schema):
+class RuleOutSchema(FastDumpSchema):
     id = fields.Function(lambda r: r.rule_id)
     metric = fields.String()
     bound = fields.Function(lambda r: r.bound.value)
@@ -78,7 +79,7 @@ class RuleOutSchema(Schema):
     intersections = fields.Boolean()
 
 
-class PolicyOutSchema(Schema):
+class PolicyOutSchema(FastDumpSchema):
     rules = fields.List(fields.Nested(RuleOutSchema))
     alpha = fields.Float()
     min_group_size = fields.Integer()
@@ -89,7 +90,7 @@ class PolicyOutSchema(Schema):
     ci_level = fields.Float(metadata={"description": "the level of the findings' intervals"})
 
 
-class FindingSchema(Schema):
+class FindingSchema(FastDumpSchema):
     rule = fields.Function(lambda f: f.rule.rule_id)
     metric = fields.Function(lambda f: f.rule.metric)
     bound = fields.Function(lambda f: f.rule.bound.value)
@@ -127,7 +128,7 @@ class FindingSchema(Schema):
     explanation = fields.String()
 
 
-class AccountingSchema(Schema):
+class AccountingSchema(FastDumpSchema):
     """Every probe sent is answered or failed with a reason: sent == answered + failed."""
 
     sent = fields.Integer()
@@ -148,13 +149,13 @@ class AccountingSchema(Schema):
     deadline_s = fields.Float()
 
 
-class PartitionSchema(Schema):
+class PartitionSchema(FastDumpSchema):
     attributes = fields.Function(lambda p: list(p[0]), metadata={"type": "array", "items": {"type": "string"}})
     reference = fields.Function(lambda p: _group(p[1]), metadata={"type": "object",
                                                                    "description": "the reference group"})
 
 
-class AuditRecordSchema(Schema):
+class AuditRecordSchema(FastDumpSchema):
     request_id = fields.String()
     created_at = fields.String()
     versions = fields.Dict(keys=fields.String(), values=fields.String())
@@ -173,7 +174,7 @@ class AuditRecordSchema(Schema):
     seed = fields.Integer()
 
 
-class SummarySchema(Schema):
+class SummarySchema(FastDumpSchema):
     findings = fields.Integer()
     passed = fields.Integer(data_key="pass")
     failed = fields.Integer(data_key="fail")
@@ -181,7 +182,7 @@ class SummarySchema(Schema):
     not_in_verdict = fields.Integer(metadata={"description": "inconclusive findings left out of the verdict"})
 
 
-class VerdictSchema(Schema):
+class VerdictSchema(FastDumpSchema):
     """What every report starts with: the verdict, counts of findings by status, and the findings."""
 
     verdict = fields.Enum(Status, by_value=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields
+from marshmallow import fields
 
+from fairprobe.schemas.fast_dump import FastDumpSchema
 from fairprobe.schemas.report import (
     AccountingSchema,
     DisparitySchema,
@@ -18,7 +19,7 @@ from fairprobe.schemas.report import (
 __all__ = ["DiscriminationReportSchema", "StressReportSchema"]
 
 
-class StressGroupSchema(Schema):
+class StressGroupSchema(FastDumpSchema):
     name = fields.String()
     group = GroupField(attribute="key", metadata={"type": "object"})
     label = fields.Function(lambda g: g.key.label)
@@ -32,7 +33,7 @@ class StressGroupSchema(Schema):
     disparities = fields.Dict(keys=fields.String(), values=fields.Nested(DisparitySchema))
 
 
-class EdgeFamilySchema(Schema):
+class EdgeFamilySchema(FastDumpSchema):
     family = fields.Function(lambda e: e.family.value)
     applicable = fields.Boolean()
     profiles = fields.Integer()
@@ -47,7 +48,7 @@ class EdgeFamilySchema(Schema):
     note = fields.String()
 
 
-class RecordSchema(Schema):
+class RecordSchema(FastDumpSchema):
     request_id = fields.String()
     created_at = fields.String()
     generator = fields.String()
@@ -63,13 +64,13 @@ class StressReportSchema(VerdictSchema):
     stress = fields.Nested(RecordSchema)
 
 
-class VariantSchema(Schema):
+class VariantSchema(FastDumpSchema):
     protected = fields.Dict(keys=fields.String(), values=fields.Raw(), attribute="0")
     score = fields.Float(allow_none=True, attribute="1")
     decision = fields.Boolean(allow_none=True, attribute="2")
 
 
-class ExampleSchema(Schema):
+class ExampleSchema(FastDumpSchema):
     profile = fields.Dict(keys=fields.String(), values=fields.Raw(),
                           metadata={"description": "the synthetic profile's other fields"})
     variants = fields.Method("_variants")
@@ -78,7 +79,7 @@ class ExampleSchema(Schema):
         return [{"protected": dict(p), "score": s, "decision": d} for p, s, d in example.variants]
 
 
-class CausalSchema(Schema):
+class CausalSchema(FastDumpSchema):
     rate = fields.Nested(EstimateSchema, metadata={"description": "causal discrimination rate (Themis)"})
     profiles_tested = fields.Integer()
     discriminatory = fields.Integer()
@@ -88,7 +89,7 @@ class CausalSchema(Schema):
     examples = fields.List(fields.Nested(ExampleSchema))
 
 
-class DirectedSchema(Schema):
+class DirectedSchema(FastDumpSchema):
     budget = fields.Integer()
     directed_found = fields.Integer(metadata={"description": "distinct discriminating profiles, AEQUITAS search"})
     random_found = fields.Integer(metadata={"description": "distinct discriminating profiles, random sampling"})

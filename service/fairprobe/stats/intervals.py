@@ -15,7 +15,8 @@ independent binomial proportions*, Stat Methods Med Res 24(2):224–254:
   Newcombe intervals of its terms — it never collapses to a point at rates of 0 or 1, unlike Wald.
 
 Counts may be fractional (Kish effective counts under sample weights). Undefined inputs (``n == 0``)
-give NaN.
+give NaN; the functions do not silence numpy's warnings themselves (see :func:`wilson`), so callers wrap
+them in ``np.errstate``.
 """
 
 from __future__ import annotations
@@ -28,22 +29,24 @@ Pair = tuple[np.ndarray, np.ndarray]
 
 
 def wilson(c: np.ndarray, n: np.ndarray, z: np.ndarray | float) -> Pair:
-    """Wilson score limits for ``c / n``; at ``z = 0`` both equal ``c / n``."""
+    """Wilson score limits for ``c / n``; at ``z = 0`` both equal ``c / n``.
+
+    Called tens of times per inversion on small arrays, so it avoids ``np.clip`` and ``np.errstate``
+    (their Python overhead dominates here); callers silence floating-point warnings around their loops.
+    """
     c, n = np.asarray(c, float), np.asarray(n, float)
     z2 = np.square(z)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = c / n
-        denominator = n + z2
-        center = (c + z2 / 2) / denominator
-        half = np.asarray(z) / denominator * np.sqrt(np.maximum(c * (n - c) / n, 0.0) + z2 / 4)
-    return np.clip(center - half, 0.0, p), np.clip(center + half, p, 1.0)
+    p = c / n
+    denominator = n + z2
+    center = (c + z2 / 2) / denominator
+    half = np.asarray(z) / denominator * np.sqrt(np.maximum(c * (n - c) / n, 0.0) + z2 / 4)
+    return np.minimum(np.maximum(center - half, 0.0), p), np.maximum(np.minimum(center + half, 1.0), p)
 
 
 def newcombe(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray, z: np.ndarray | float) -> Pair:
     """Newcombe's hybrid score limits for ``c1/n1 - c2/n2``."""
     c1, n1, c2, n2 = (np.asarray(a, float) for a in (c1, n1, c2, n2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p1, p2 = c1 / n1, c2 / n2
+    p1, p2 = c1 / n1, c2 / n2
     l1, u1 = wilson(c1, n1, z)
     l2, u2 = wilson(c2, n2, z)
     d = p1 - p2
@@ -59,18 +62,17 @@ def mover_ratio(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray, 
     lower limit is 0.
     """
     c1, n1, c2, n2 = (np.asarray(a, float) for a in (c1, n1, c2, n2))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p1, p2 = c1 / n1, c2 / n2
-        l1, u1 = wilson(c1, n1, z)
-        l2, u2 = wilson(c2, n2, z)
-        q = p1 * p2
-        a_low, c_low = u2 * (2 * p2 - u2), l1 * (2 * p1 - l1)
-        low = c_low / (q + np.sqrt(np.maximum(q * q - a_low * c_low, 0.0)))
-        low = np.where(c_low <= 0, 0.0, low)
-        a_high, c_high = l2 * (2 * p2 - l2), u1 * (2 * p1 - u1)
-        root = np.sqrt(np.maximum(q * q - a_high * c_high, 0.0))
-        high = np.where(a_high > 0, (q + root) / a_high, np.inf)
-        undefined = ~(p2 > 0) | ~np.isfinite(p1)
+    p1, p2 = c1 / n1, c2 / n2
+    l1, u1 = wilson(c1, n1, z)
+    l2, u2 = wilson(c2, n2, z)
+    q = p1 * p2
+    a_low, c_low = u2 * (2 * p2 - u2), l1 * (2 * p1 - l1)
+    low = c_low / (q + np.sqrt(np.maximum(q * q - a_low * c_low, 0.0)))
+    low = np.where(c_low <= 0, 0.0, low)
+    a_high, c_high = l2 * (2 * p2 - l2), u1 * (2 * p1 - u1)
+    root = np.sqrt(np.maximum(q * q - a_high * c_high, 0.0))
+    high = np.where(a_high > 0, (q + root) / a_high, np.inf)
+    undefined = ~(p2 > 0) | ~np.isfinite(p1)
     return np.where(undefined, np.nan, low), np.where(undefined, np.nan, high)
 
 

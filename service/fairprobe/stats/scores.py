@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+
+from fairprobe.stats.bounds import z_for
 
 __all__ = ["ECE_BINS", "ScoreSummary", "score_order", "summarize_scores"]
 
@@ -50,7 +51,7 @@ def _hanley_mcneil(auc: float, n_pos: float, n_neg: float, alpha: float) -> tupl
     """Hanley & McNeil (1982) standard error of the AUC, normal interval clipped to [0, 1]."""
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
     var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
-    half = float(sps.norm.ppf(1 - alpha / 2) * np.sqrt(max(var, 0.0)))
+    half = float(z_for(alpha / 2) * np.sqrt(max(var, 0.0)))
     return max(0.0, auc - half), min(1.0, auc + half)
 
 
@@ -71,7 +72,7 @@ def summarize_scores(
     brier = float((weight * sq).sum() / total)
     n_eff = total**2 / float((weight**2).sum())
     spread = float(np.sqrt(max((weight * (sq - brier) ** 2).sum() / total, 0.0) / n_eff))
-    z = float(sps.norm.ppf(1 - alpha / 2))
+    z = z_for(alpha / 2)
     brier_ci = (max(0.0, brier - z * spread), min(1.0, brier + z * spread))
     bins = np.minimum((score * ECE_BINS).astype(np.int64), ECE_BINS - 1)
     w_bin = np.bincount(bins, weights=weight, minlength=ECE_BINS)
