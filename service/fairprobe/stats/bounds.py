@@ -47,8 +47,8 @@ __all__ = [
 
 #: the widest z searched: 1 - Phi(37) is about 6e-300, the smallest p-value reported
 Z_MAX = 37.0
-#: the first bracket searched (1 - Phi(8) is 6e-16); crossings beyond it are searched on the whole range
-NEAR_Z = 8.0
+#: secant steps tried from a guess before a bracketed search takes over
+SECANT_STEPS = 8
 #: sample-size search: k from 2**-10 to 2**40 times the data
 LOG2_K = (-10.0, 40.0)
 
@@ -178,21 +178,44 @@ Equation = Callable[[np.ndarray | None], Callable[[np.ndarray], np.ndarray]]
 
 def _solve(equation: Equation, guess: np.ndarray, spread: float, full: tuple[float, float],
            tolerance: float) -> np.ndarray:
-    """:func:`crossing` first within ``guess ± spread`` (where a guess from the interval's local slope usually
-    puts it), then on the whole range ``full`` for the comparisons not found there.
+    """The zero of ``equation`` per comparison: secant steps from a guess, then a bracketed search where
+    they do not settle.
 
-    ``equation(index)`` is the function whose zero is sought, for the comparisons at ``index`` (``None``:
-    all of them).
+    The guess comes from the interval's local slope and is usually close; the functions here are smooth
+    and monotone, so a few secant steps converge. A comparison whose secant steps leave ``full``, stall or
+    do not settle within :data:`SECANT_STEPS` is solved by :func:`crossing` on ``guess ± spread``, and,
+    where the zero is not there either, on the whole of ``full``. ``equation(index)`` is the function
+    whose zero is sought, for the comparisons at ``index`` (``None``: all of them).
     """
     guess = np.clip(np.nan_to_num(guess, nan=0.0, posinf=full[1], neginf=full[0]), *full)
-    low, high = np.maximum(guess - spread, full[0]), np.minimum(guess + spread, full[1])
-    x = crossing(equation(None), low, high, tolerance=tolerance)
-    # at an end of the narrow bracket that is not an end of the whole range: the crossing may lie beyond it
-    missed = ((x <= low) & (low > full[0])) | ((x >= high) & (high < full[1]))
-    if missed.any():
-        index = np.flatnonzero(missed)
-        x[index] = crossing(equation(index), np.full(index.size, full[0]), np.full(index.size, full[1]),
-                            tolerance=tolerance)
+    f = equation(None)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        x0, x1 = guess, guess + spread / 8
+        f0, f1 = f(x0), f(x1)
+        settled = np.zeros(guess.shape, dtype=bool)
+        for _ in range(SECANT_STEPS):
+            x2 = x1 - f1 * (x1 - x0) / (f1 - f0)
+            x2 = np.where(settled, x1, x2)
+            settled |= np.abs(x2 - x1) <= tolerance * (1 + np.abs(x2))
+            if settled.all() or not np.isfinite(x2).all() or ((x2 < full[0]) | (x2 > full[1])).any():
+                x1 = x2
+                break
+            x0, f0, x1 = x1, f1, x2
+            f1 = f(x1)
+    x = np.where(settled & np.isfinite(x1) & (x1 >= full[0]) & (x1 <= full[1]), x1, np.nan)
+    unsettled = np.isnan(x)
+    if unsettled.any():
+        index = np.flatnonzero(unsettled)
+        low = np.maximum(guess[index] - spread, full[0])
+        high = np.minimum(guess[index] + spread, full[1])
+        found = crossing(equation(index), low, high, tolerance=tolerance)
+        # at an end of the narrow bracket that is not an end of the whole range: the zero may lie beyond it
+        missed = ((found <= low) & (low > full[0])) | ((found >= high) & (high < full[1]))
+        if missed.any():
+            wide = index[missed]
+            found[missed] = crossing(equation(wide), np.full(wide.size, full[0]), np.full(wide.size, full[1]),
+                                     tolerance=tolerance)
+        x[index] = found
     return x
 
 
