@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run test lint bench openapi clean
+.PHONY: setup run demo test lint typecheck browser bench openapi clean
 
 setup: $(STAMP)
 
@@ -24,12 +24,24 @@ run: setup
 	@echo "fairprobe: local demo: model endpoints on $(DEMO_TARGETS) are allowed (FAIRPROBE_ALLOWED_TARGETS); the service refuses loopback and private targets by default"
 	FAIRPROBE_ALLOWED_TARGETS=$${FAIRPROBE_ALLOWED_TARGETS:-$(DEMO_TARGETS)} FAIRPROBE_BIND=$(HOST):$(PORT) $(BIN)/gunicorn -c gunicorn.conf.py "fairprobe:create_app()"
 
-## Lint, then the whole test suite.
-test: setup lint
+## The service and real models to probe (Adult, German credit) on loopback: every README example runs
+## against it. Ctrl-C stops both.
+MODELS_PORT ?= 5000
+demo: setup
+	$(BIN)/python -m demo --host $(HOST) --port $(PORT) --models-port $(MODELS_PORT)
+
+## Lint, type-check, then the whole test suite (the browser tests need chromium: installed when missing).
+test: setup lint typecheck browser
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check service clients tests benchmarks openapi
+	$(BIN)/ruff check service clients tests benchmarks openapi demo
+
+typecheck: setup
+	$(BIN)/mypy
+
+browser:
+	@scripts/install-chromium.sh
 
 bench: setup
 	$(BIN)/python benchmarks/bench_audit.py

@@ -18,8 +18,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # the tests' model server and data reader
 
-from tests.model_servers import serve  # noqa: E402
-from tests.stress_models import REFERENCE, CreditApp, CreditModel, read_german  # noqa: E402
+from demo.credit import REFERENCE, CreditApp, CreditModel, read_german  # noqa: E402
+from demo.serving import serve  # noqa: E402
 
 from fairprobe.domain.endpoint import EndpointSpec, Format, FormatOptions, Output  # noqa: E402
 from fairprobe.domain.stress import DiscriminationRequest, Generator  # noqa: E402

@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import schemathesis  # noqa: E402
+from demo.serving import serve  # noqa: E402
 from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 from schemathesis.checks import (  # noqa: E402
     content_type_conformance,
@@ -32,7 +33,6 @@ from schemathesis.checks import (  # noqa: E402
 )
 from schemathesis.generation import GenerationMode  # noqa: E402
 from tests.hostile import MORE_SPOILERS, ConstantModel, bodies, mutations  # noqa: E402
-from tests.model_servers import serve  # noqa: E402
 
 from fairprobe import Settings, create_app  # noqa: E402
 from fairprobe.endpoints import TargetGuard  # noqa: E402

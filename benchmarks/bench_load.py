@@ -34,9 +34,9 @@ import requests
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from demo.serving import serve  # noqa: E402
 from tests.gunicorn_server import Gunicorn, SlowModel, gunicorn, slow_probe, small_audit, trickle  # noqa: E402
 from tests.hostile import ConstantModel, bodies  # noqa: E402
-from tests.model_servers import serve  # noqa: E402
 
 
 def audit_body(rows: int, seed: int = 0) -> bytes:
@@ -164,7 +164,7 @@ def memory(server: Gunicorn) -> None:
         if body is None:
             csv_text, request = csv_body(1_000_000)
             size = len(csv_text)
-            response = requests.post(server.url + "/v1/audits", files={"data": ("d.csv", csv_text)},
+            response = requests.post(server.url + "/v1/audits/upload", files={"data": ("d.csv", csv_text)},
                                      data={"request": request}, timeout=300)
         else:
             size = len(body)

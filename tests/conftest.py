@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from demo.serving import serve
 from flask import Flask
 from flask.testing import FlaskClient
 
 from fairprobe import Settings, create_app
-from tests.model_servers import serve
 
 REPO = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("FAIRPROBE_SHARED_DATA", REPO.parent / "shared" / "data"))

@@ -28,9 +28,18 @@ OPENAPI_INFO = {
                            "metrics on a counts table, with intervals, tests and a policy verdict.",
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {"bearer": {
+                "type": "http", "scheme": "bearer",
+                "description": "A key from FAIRPROBE_API_KEYS; needed when the service has keys configured.",
+            }},
         },
+        # every operation but the health checks (which say security: [])
+        "security": [{"bearer": []}],
     },
+    # /docs: Swagger UI, its assets served from the flask-swagger-ui package (no CDN; see api/docs.py)
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "/docs/assets/",
+    "OPENAPI_SWAGGER_UI_CONFIG": {"deepLinking": True, "tryItOutEnabled": False},
 }
 
 

@@ -43,7 +43,7 @@ SAFE_TEMPLATES = frozenset({
 def safe_exception(exc_info: tuple[type[BaseException], BaseException, TracebackType | None] | BaseException
                    ) -> dict[str, Any]:
     """An exception as its type and stack frames (and those of its causes): no message, no source, no locals."""
-    error = exc_info if isinstance(exc_info, BaseException) else exc_info[1]
+    error: BaseException | None = exc_info if isinstance(exc_info, BaseException) else exc_info[1]
     chain: list[dict[str, Any]] = []
     seen: set[int] = set()
     while error is not None and id(error) not in seen and len(chain) < 10:
@@ -61,6 +61,7 @@ def _safe_message(record: logging.LogRecord) -> str:
     if not record.args:
         return str(record.msg)[:300] if isinstance(record.msg, str) else type(record.msg).__name__
     args = record.args if isinstance(record.args, tuple) else (record.args,)
+    shown: tuple[object, ...]
     if record.msg in SAFE_TEMPLATES and record.name.startswith("gunicorn."):
         shown = tuple(str(a)[:200] for a in args)
     else:
@@ -86,14 +87,14 @@ class SafeJsonFormatter(logging.Formatter):
             if value is not None:
                 entry[name] = value
         if record.exc_info and record.exc_info[1] is not None:
-            entry.update(safe_exception(record.exc_info))  # type: ignore[arg-type]
+            entry.update(safe_exception(record.exc_info))
         return json.dumps(entry, ensure_ascii=False, default=lambda _: REDACTED)
 
 
 class StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stdout`` is when a record is emitted (gunicorn, pytest capture)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stdout
 

@@ -89,15 +89,16 @@ def _from_http(error: HTTPException) -> Response:
     data = getattr(error, "data", None) or {}
     # webargs puts marshmallow messages under data["messages"], keyed by location ("json", "query", ...)
     raw = data.get("messages") or data.get("errors") or {}
-    if isinstance(raw, Mapping) and len(raw) == 1 and next(iter(raw)) in {"json", "query", "form", "files"}:
+    if isinstance(raw, Mapping) and len(raw) == 1 and next(iter(raw)) in {"json", "upload", "query", "form", "files"}:
         raw = next(iter(raw.values()))
     errors = tuple(flatten_messages(raw)) if raw else ()
     detail = "; ".join(f"{e.field}: {e.message}" for e in errors[:5]) if errors else error.description or error.name
     response = problem_response(
         status, _HTTP_SLUGS.get(status, "http-error"), error.name, detail, errors
     )
-    if status == 405 and getattr(error, "valid_methods", None):
-        response.headers["Allow"] = ", ".join(error.valid_methods or [])
+    allowed = getattr(error, "valid_methods", None)
+    if status == 405 and allowed:
+        response.headers["Allow"] = ", ".join(allowed)
     return response
 
 

@@ -61,7 +61,7 @@ def as_multipart(csv_bytes: bytes | None, request: dict[str, Any] | None) -> Sen
             form["data"] = (io.BytesIO(csv_bytes), "data.csv")
         if request is not None:
             form["request"] = json.dumps(request)
-        return c.post("/v1/audits", data=form, content_type="multipart/form-data")
+        return c.post("/v1/audits/upload", data=form, content_type="multipart/form-data")
     return send
 
 
@@ -100,7 +100,18 @@ CASES: list[tuple[str, Send, int, str]] = [
     ("duplicate CSV columns", as_multipart(b"race,y,y,pred\na,1,1,1\n", REQUEST_FOR_CSV), 422, "data.csv"),
     ("multipart without request part", as_multipart(b"race,y,pred\na,1,1\n", None), 422, "request"),
     ("multipart request part not JSON", lambda c: c.post(
-        "/v1/audits", data={"request": "{nope"}, content_type="multipart/form-data"), 400, "request"),
+        "/v1/audits/upload", data={"request": "{nope"}, content_type="multipart/form-data"), 400, "request"),
+    ("upload without a data part", lambda c: c.post(
+        "/v1/audits/upload", data={"request": json.dumps(REQUEST_FOR_CSV)}, content_type="multipart/form-data"),
+     422, "data"),
+    ("upload with data inside request", as_multipart(b"race,y,pred\na,1,1\n", {**REQUEST_FOR_CSV, "data": {}}),
+     422, "data"),
+    ("multipart sent to the JSON operation", lambda c: c.post(
+        "/v1/audits", data={"request": json.dumps(REQUEST_FOR_CSV)}, content_type="multipart/form-data"),
+     415, "Content-Type"),
+    ("JSON sent to the upload operation", lambda c: c.post("/v1/audits/upload", json=REQUEST_FOR_CSV), 415,
+     "Content-Type"),
+    ("unknown answer format", lambda c: c.post("/v1/audits?format=xml", json=REQUEST_FOR_CSV), 400, "format"),
     ("negative counts in a counts table", as_json(body(count="n", data=rows(n=[3, -2, 4, 5, 1, 2]))), 422, "count"),
     ("fractional counts in a counts table", as_json(body(count="n", data=rows(n=[3, 2.5, 4, 5, 1, 2]))), 422,
      "count"),

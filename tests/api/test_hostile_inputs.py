@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from demo.serving import serve
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -21,7 +22,6 @@ from fairprobe.domain.endpoint import EndpointSpec, Format, FormatOptions, Outpu
 from fairprobe.endpoints import EndpointClient, TargetGuard
 from fairprobe.endpoints.formats import decode
 from tests.hostile import ConstantModel, bodies, endpoint, mutations
-from tests.model_servers import serve
 
 SECRET = "planted-vendor-key-1234"
 PROBLEM = "application/problem+json"
@@ -142,7 +142,7 @@ def test_stress_ranges_and_weights_near_the_double_limit(client: FlaskClient, mo
 def test_a_csv_header_longer_than_the_csv_field_limit(client: FlaskClient) -> None:
     header = "x" * 200_000
     data = f"{header},y,p\na,1,0\nb,0,1\n".encode()
-    response = client.post("/v1/audits", data={
+    response = client.post("/v1/audits/upload", data={
         "request": json.dumps({"label": "y", "prediction": "p", "protected": [{"attribute": "x"}]}),
         "data": (io.BytesIO(data), "data.csv")}, content_type="multipart/form-data")
     assert response.status_code == 422 and named(response) == ["data.csv"]

@@ -28,7 +28,7 @@ def _comparable(report: dict[str, Any]) -> Any:
 def test_four_inputs_give_the_same_audit(client: FlaskClient, frame: pd.DataFrame) -> None:
     records = client.post("/v1/audits", json={"data": {"records": frame.to_dict("records")}, **ROLES}).json
     columns = client.post("/v1/audits", json={"data": {"columns": frame.to_dict("list")}, **ROLES}).json
-    csv = client.post("/v1/audits", content_type="multipart/form-data", data={
+    csv = client.post("/v1/audits/upload", content_type="multipart/form-data", data={
         "data": (io.BytesIO(frame.to_csv(index=False).encode()), "compas.csv"), "request": json.dumps(ROLES)}).json
     counts_table = frame.value_counts().rename("n").reset_index()
     assert len(counts_table) < 60  # the aggregate-first input: a few dozen rows instead of 7214

@@ -39,9 +39,12 @@ def keyed_client() -> FlaskClient:
     return create_app(Settings(api_keys=frozenset({"k-one", "k-two"}))).test_client()
 
 
-def test_api_keys_guard_everything_but_health(keyed_client: FlaskClient) -> None:
-    assert keyed_client.get("/healthz").status_code == 200
-    for path in ("/v1/metrics", "/metrics", "/openapi.json"):
+def test_api_keys_guard_everything_but_health_and_docs(keyed_client: FlaskClient) -> None:
+    # what holds no data is open: health, the links page, the spec and the docs with their assets
+    for path in ("/healthz", "/", "/openapi.json", "/docs", "/docs/assets/swagger-ui-bundle.js"):
+        assert keyed_client.get(path).status_code == 200, path
+    assert keyed_client.get("/docs/assets/../v1/metrics").status_code == 404  # only the listed assets are open
+    for path in ("/v1/metrics", "/metrics", "/v1/name-banks"):
         response = keyed_client.get(path)
         assert response.status_code == 401, path
         assert response.mimetype == "application/problem+json"

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 import requests
+from demo.serving import serve
 
 from tests.gunicorn_server import Gunicorn, SlowModel, gunicorn, slow_probe, small_audit, trickle
-from tests.model_servers import serve
 
 pytestmark = pytest.mark.slow
 

@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from demo.adult import AdultModel, ModelApp, base_profiles, train_models
+from demo.serving import serve
 
 from fairprobe import Settings
-from tests.model_servers import AdultModel, FaultApp, ModelApp, base_profiles, serve, train_models
+from tests.model_servers import FaultApp
 
 LOOPBACK = ("127.0.0.1/32",)
 

@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from demo.adult import FEATURES, ModelApp
 from flask.testing import FlaskClient
 
 from fairprobe import Settings, create_app
-from tests.model_servers import FEATURES, ModelApp
 
 TOKEN = "sk-live-PLANTED-7f3a9c"
 

@@ -6,10 +6,10 @@ from typing import Any
 
 import numpy as np
 import pytest
+from demo.adult import FEATURES, AdultModel, ModelApp
 
 from fairprobe.domain.endpoint import EndpointSpec, Format, FormatOptions, Output
 from fairprobe.endpoints import EndpointClient, TargetGuard
-from tests.model_servers import FEATURES, AdultModel, ModelApp
 from tests.probes.conftest import LOOPBACK
 
 WITH_NAME = [*FEATURES, "first_name"]

@@ -8,13 +8,13 @@ from typing import Any
 
 import numpy as np
 import pytest
+from demo.adult import FEATURES, AdultModel, base_profiles, read_adult
 from flask.testing import FlaskClient
 
 from fairprobe.domain.endpoint import Accounting, Scored
 from fairprobe.domain.policy import Bound, Policy, Rule
 from fairprobe.domain.probes import AttributeFlip, FlipRequest, Profiles
 from fairprobe.engines.counterfactual import AttributeFlipProbe
-from tests.model_servers import FEATURES, AdultModel, base_profiles, read_adult
 
 ENDPOINT = {"format": "kserve-v2", "fields": FEATURES}
 

@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+from demo.adult import FEATURES, AdultModel, ModelApp
 from flask.testing import FlaskClient
 from scipy import stats as sps
-
-from tests.model_servers import FEATURES, AdultModel, ModelApp
 
 GROUPS = ["white_male", "white_female", "black_female", "black_male"]
 

@@ -184,7 +184,7 @@ def test_a_redirect_to_the_metadata_address_is_not_followed(
 def test_a_redirect_to_another_allowed_server_is_not_followed_either(
         fault_server: str, fault_app: FaultApp) -> None:
     second = FaultApp()
-    from tests.model_servers import serve
+    from demo.serving import serve
 
     with serve(second) as other:
         client = create_app(Settings(allowed_targets=("127.0.0.1/32",))).test_client()

@@ -8,10 +8,10 @@ from typing import Any
 
 import pandas as pd
 import pytest
+from demo.credit import REFERENCE, CreditApp, CreditModel, read_german
+from demo.serving import serve
 
 from fairprobe import Settings
-from tests.model_servers import serve
-from tests.stress_models import REFERENCE, CreditApp, CreditModel, read_german
 
 
 @pytest.fixture(scope="session")

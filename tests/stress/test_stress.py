@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from demo.credit import REFERENCE, CreditModel
 from flask.testing import FlaskClient
 from scipy import stats as sps
 
@@ -16,7 +17,6 @@ from fairprobe.domain.policy import Bound, Policy, Rule
 from fairprobe.domain.stress import Condition, EdgeFamily, Generator, StressRequest, TargetGroup
 from fairprobe.engines.stress import StressTest
 from fairprobe.engines.synthesis import CopulaSampler
-from tests.stress_models import REFERENCE, CreditModel
 
 GROUPS = [
     {"name": "male", "where": {"sex": "male"}},
@@ -165,7 +165,9 @@ def test_rates_match_a_hand_count_and_edge_failures_are_located(german: pd.DataF
 def test_the_deadline_covers_the_whole_search(client: FlaskClient, reference_records: list[dict[str, Any]]) -> None:
     import time
 
-    from tests.model_servers import FaultApp, serve
+    from demo.serving import serve
+
+    from tests.model_servers import FaultApp
 
     with serve(FaultApp()) as url:
         body = {"endpoint": {"url": url + "/timeout", "format": "json", "response_path": "predictions[*].score",
@@ -212,7 +214,9 @@ def test_a_search_against_a_dead_endpoint_stops_early(client: FlaskClient, refer
 @pytest.mark.parametrize("path", ["/error500", "/unauthorized"])
 def test_a_probe_whose_model_answers_nothing_is_a_502_with_the_accounting(
         client: FlaskClient, path: str, reference_records: list[dict[str, Any]]) -> None:
-    from tests.model_servers import FaultApp, serve
+    from demo.serving import serve
+
+    from tests.model_servers import FaultApp
 
     profiles = [{"id": f"p{i}", "first_name": "Pat", "age": 30 + i} for i in range(5)]
     with serve(FaultApp()) as url:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from demo.serving import serve
 from flask.testing import FlaskClient
 from marshmallow import Schema
 
@@ -13,7 +14,6 @@ from fairprobe.schemas.probe_report import NameBankSchema, ProbeReportSchema
 from fairprobe.schemas.report import AuditReportSchema
 from fairprobe.schemas.stress_report import DiscriminationReportSchema, StressReportSchema
 from tests.hostile import ConstantModel, bodies
-from tests.model_servers import serve
 
 
 @pytest.fixture

@@ -1,40 +1,153 @@
-"""The client: one ``requests.Session``, every call with a timeout, errors translated once."""
+"""The client: one ``requests.Session`` with retries, every call with a timeout, typed results, errors by status."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
-from collections.abc import Mapping, Sequence
-from typing import Any
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+from urllib.parse import quote
 
+import numpy as np
 import pandas as pd
 import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.util.retry import Retry
 
-from fairprobe_client._exceptions import APIConnectionError, APIStatusError, APITimeoutError
+from fairprobe_client._exceptions import APIConnectionError, APITimeoutError, status_error
+from fairprobe_client._models import (
+    AuditReport,
+    Catalogue,
+    DiscriminationReport,
+    MetricInfo,
+    NameBank,
+    ProbeReport,
+    Report,
+    StressReport,
+    load,
+)
 
-__all__ = ["DEFAULT_TIMEOUT", "Client"]
+__all__ = ["DEFAULT_RETRIES", "DEFAULT_TIMEOUT", "DEFAULT_URL", "MAX_RETRY_WAIT", "Client", "Progress"]
 
 DEFAULT_TIMEOUT = 60.0
+DEFAULT_RETRIES = 2
+DEFAULT_URL = "http://127.0.0.1:8000"
+NDJSON = "application/x-ndjson"
+HTML = "text/html"
+#: statuses worth retrying: rate limited, and the service or the model endpoint briefly unavailable
+RETRY_STATUSES = (429, 502, 503, 504)
+#: the longest wait between two tries, whatever a Retry-After header asks for (seconds)
+MAX_RETRY_WAIT = 60.0
+_EMBEDDED = re.compile(r'<script type="application/json" id="fairprobe-report">(.*?)</script>', re.DOTALL)
+
+Progress = Callable[[dict[str, Any]], None]
+R = TypeVar("R", bound=Report)
+Operation = Literal["audit", "name_swap", "flip", "stress", "discrimination"]
+#: each report-returning operation: its path and the report it answers with
+OPERATIONS: dict[str, tuple[str, type[Report]]] = {
+    "audit": ("/v1/audits", AuditReport),
+    "name_swap": ("/v1/probes/name-swap", ProbeReport),
+    "flip": ("/v1/probes/flip", ProbeReport),
+    "stress": ("/v1/stress", StressReport),
+    "discrimination": ("/v1/stress/discrimination", DiscriminationReport),
+}
+Data = pd.DataFrame | Sequence[Mapping[str, Any]] | str | Path
+
+
+def _plain(value: Any) -> Any:
+    """A cell as JSON: missing values (None, NaN, pandas NA/NaT) become null, timestamps ISO text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, pd.Timestamp | dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, pd.Timedelta | dt.timedelta):
+        return str(value)
+    return value
 
 
 def _columns(frame: pd.DataFrame) -> dict[str, list[Any]]:
-    """Columns as JSON-ready lists; NaN becomes null so the server can name the column that has it."""
-    out: dict[str, list[Any]] = {}
-    for name in frame.columns:
-        values = frame[name].tolist()
-        out[str(name)] = [None if isinstance(v, float) and math.isnan(v) else v for v in values]
-    return out
+    """Columns as JSON-ready lists; a missing value is null, so the server can name the column that has it."""
+    return {str(name): [_plain(v) for v in frame[name].tolist()] for name in frame.columns}
+
+
+def _records(rows: Data) -> list[dict[str, Any]]:
+    if isinstance(rows, pd.DataFrame):
+        return [{str(k): _plain(v) for k, v in r.items()} for r in rows.to_dict("records")]
+    if isinstance(rows, str | Path):
+        return _records(pd.read_csv(rows))
+    return [{str(k): _plain(v) for k, v in r.items()} for r in rows]
+
+
+def _json_default(value: Any) -> Any:
+    plain = _plain(value)
+    if plain is value:
+        raise TypeError(f"cannot send {type(value).__name__} as JSON")
+    return plain
+
+
+def _dumps(body: Any) -> str:
+    return json.dumps(body, allow_nan=False, default=_json_default)
+
+
+def report_of_page(page: str) -> dict[str, Any]:
+    """The report JSON an HTML report page carries (every page the service renders embeds it)."""
+    found = _EMBEDDED.search(page)
+    if found is None:
+        raise ValueError("the page carries no fairprobe report")
+    return dict(json.loads(found.group(1)))  # the page escapes <, > and & inside JSON strings as \u003c ...
+
+
+class _Retry(Retry):
+    """urllib3's Retry, honouring Retry-After up to ``MAX_RETRY_WAIT`` (a header asking for an hour would
+    otherwise hang the caller for an hour)."""
+
+    def get_retry_after(self, response: Any) -> float | None:
+        wait = super().get_retry_after(response)
+        return None if wait is None else min(wait, MAX_RETRY_WAIT)
 
 
 class Client:
-    """A fairprobe service at ``base_url``; ``api_key`` is sent as a bearer token when given."""
+    """A fairprobe service.
 
-    def __init__(self, base_url: str, *, api_key: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-        self.base_url = base_url.rstrip("/")
+    Parameters
+    ----------
+    base_url
+        The service; default ``$FAIRPROBE_URL`` or ``http://127.0.0.1:8000``.
+    api_key
+        Sent as a bearer token; default ``$FAIRPROBE_API_KEY``.
+    timeout
+        Seconds for each call unless the call says otherwise (give probes more than their ``deadline_s``).
+    retries
+        How many times a call is retried after a connection error or a 429, 502, 503 or 504 answer, waiting
+        the server's ``Retry-After`` when it sends one (at most ``MAX_RETRY_WAIT`` seconds), else backing
+        off exponentially from ``backoff`` seconds. A retried probe is sent to the model again.
+    """
+
+    def __init__(self, base_url: str | None = None, *, api_key: str | None = None,
+                 timeout: float = DEFAULT_TIMEOUT, retries: int = DEFAULT_RETRIES, backoff: float = 0.5) -> None:
+        self.base_url = (base_url or os.environ.get("FAIRPROBE_URL") or DEFAULT_URL).rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
-        if api_key:
-            self._session.headers["Authorization"] = f"Bearer {api_key}"
+        key = api_key if api_key is not None else os.environ.get("FAIRPROBE_API_KEY")
+        if key:
+            self._session.headers["Authorization"] = f"Bearer {key}"
+        retry = _Retry(total=retries, connect=retries, read=0, status=retries, other=0,
+                      status_forcelist=RETRY_STATUSES, allowed_methods=None, backoff_factor=backoff,
+                      respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False)
+        adapter = HTTPAdapter(max_retries=retry)
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
 
     def __enter__(self) -> Client:
         return self
@@ -45,13 +158,22 @@ class Client:
     def close(self) -> None:
         self._session.close()
 
-    def _request(self, method: str, path: str, *, timeout: float | None = None, **kwargs: Any) -> Any:
+    # ------------------------------------------------------------------ plumbing
+
+    def request(self, method: str, path: str, *, timeout: float | None = None, stream: bool = False,
+                **kwargs: Any) -> requests.Response:
+        """One call, retried as configured; a 4xx/5xx answer raises the error class of its status."""
+        limit = timeout or self.timeout
         try:
-            response = self._session.request(
-                method, self.base_url + path, timeout=timeout or self.timeout, allow_redirects=False, **kwargs
-            )
+            response = self._session.request(method, self.base_url + path, timeout=limit, allow_redirects=False,
+                                             stream=stream, **kwargs)
         except requests.Timeout as exc:
-            raise APITimeoutError(f"no answer from {self.base_url} within {timeout or self.timeout} s") from exc
+            raise APITimeoutError(f"no answer from {self.base_url} within {limit} s") from exc
+        except requests.ConnectionError as exc:  # with a retry policy, a read timeout arrives wrapped
+            reason = getattr(exc.args[0], "reason", None) if exc.args else None
+            if isinstance(reason, ReadTimeoutError):
+                raise APITimeoutError(f"no answer from {self.base_url} within {limit} s") from exc
+            raise APIConnectionError(f"could not reach {self.base_url}: {exc}") from exc
         except requests.RequestException as exc:
             raise APIConnectionError(f"could not reach {self.base_url}: {exc}") from exc
         if response.status_code >= 400:
@@ -59,89 +181,180 @@ class Client:
                 problem = response.json()
             except ValueError:
                 problem = {"title": response.reason, "detail": response.text[:200]}
-            raise APIStatusError(response.status_code, problem, response.headers.get("X-Request-ID"))
-        return response.json()
+            raise status_error(response.status_code, problem, response.headers.get("X-Request-ID"),
+                               response.headers.get("Retry-After"))
+        return response
+
+    def post_json(self, path: str, body: Mapping[str, Any], *, timeout: float | None = None,
+                  progress: Progress | None = None) -> dict[str, Any]:
+        """POST ``body`` and return the JSON answer; with ``progress``, stream NDJSON and call it per event."""
+        return self._post(path, body, timeout=timeout, progress=progress, html=False)[0]
+
+    def _post(self, path: str, body: Mapping[str, Any], *, timeout: float | None, progress: Progress | None,
+              html: bool) -> tuple[dict[str, Any], str | None]:
+        """The report, and its HTML page when ``html``: streamed as NDJSON when ``progress`` is given (an
+        operation that does not stream answers whole), else one answer."""
+        headers = {"Content-Type": "application/json",
+                   "Accept": NDJSON if progress is not None else HTML if html else "application/json"}
+        params = {"format": "html"} if html else None
+        with self.request("POST", path, data=_dumps(body), headers=headers, params=params, timeout=timeout,
+                          stream=progress is not None) as response:
+            kind = response.headers.get("Content-Type", "")
+            if kind.startswith(HTML):
+                return report_of_page(response.text), response.text
+            if not kind.startswith(NDJSON):
+                return dict(response.json()), None
+            for line in response.iter_lines():
+                if not line:
+                    continue
+                event = json.loads(line)
+                if event.get("event") == "progress" and progress is not None:
+                    progress(event)
+                elif event.get("event") == "report":
+                    return dict(event["report"]), event.get("html")
+                elif event.get("event") == "error":
+                    problem = event.get("problem") or {}
+                    raise status_error(int(problem.get("status", 500)), problem, problem.get("request_id"))
+        raise APIConnectionError("the stream ended before the report arrived")
+
+    def report(self, operation: Operation, body: Mapping[str, Any], *, timeout: float | None = None,
+               progress: Progress | None = None, html: bool = False) -> Report:
+        """Send ``body`` (the request's JSON, as the API documents it) to ``operation`` and read the report.
+
+        ``operation`` is ``audit``, ``name_swap``, ``flip``, ``stress`` or ``discrimination``. With ``html``,
+        the report's ``html`` holds the service's self-contained HTML page of it.
+        """
+        path, model = OPERATIONS[operation]
+        return self._report(model, path, body, timeout, progress, html)
+
+    def _report(self, model: type[R], path: str, body: Mapping[str, Any], timeout: float | None,
+                progress: Progress | None, html: bool) -> R:
+        data, page = self._post(path, body, timeout=timeout, progress=progress, html=html)
+        report = load(model, data)
+        object.__setattr__(report, "html", page)
+        return report
+
+    # ------------------------------------------------------------------ the service
 
     def health(self, *, timeout: float | None = None) -> dict[str, Any]:
-        return dict(self._request("GET", "/healthz", timeout=timeout))
+        return dict(self.request("GET", "/healthz", timeout=timeout).json())
 
-    def metrics(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
+    def ready(self, *, timeout: float | None = None) -> dict[str, Any]:
+        return dict(self.request("GET", "/readyz", timeout=timeout).json())
+
+    def catalogue(self, *, timeout: float | None = None) -> Catalogue:
+        """Every metric with its formula and source, and how a status is decided."""
+        return load(Catalogue, self.request("GET", "/v1/metrics", timeout=timeout).json())
+
+    def metrics(self, *, timeout: float | None = None) -> list[MetricInfo]:
         """The server's metric catalogue."""
-        return list(self._request("GET", "/v1/metrics", timeout=timeout)["metrics"])
+        return self.catalogue(timeout=timeout).metrics
 
-    def audit(
-        self,
-        frame: pd.DataFrame,
-        *,
-        label: str,
-        protected: Sequence[str | Mapping[str, Any]],
-        prediction: str | None = None,
-        score: str | None = None,
-        threshold: float | None = None,
-        count: str | None = None,
-        weight: str | None = None,
-        positive_label: Any = 1,
-        favorable: Any = None,
-        intersections: Sequence[Sequence[str]] | None = None,
-        policy: Mapping[str, Any] | None = None,
-        timeout: float | None = None,
-        **options: Any,
-    ) -> dict[str, Any]:
-        """Audit ``frame``: sends its columns as JSON and returns the report (verdict, findings, groups).
+    def name_banks(self, *, timeout: float | None = None) -> list[NameBank]:
+        """The server's name banks: groups, sizes, thresholds and sources."""
+        return [load(NameBank, b) for b in self.request("GET", "/v1/name-banks", timeout=timeout).json()]
 
-        ``protected`` items are column names (reference: the largest group) or objects such as
-        ``{"attribute": "race", "reference": "Caucasian"}``. Only the named columns are sent.
-        """
-        specs = [{"attribute": p} if isinstance(p, str) else dict(p) for p in protected]
-        used = [label, prediction, score, count, weight, *(s["attribute"] for s in specs)]
-        # a column the frame lacks is left for the server to name in its problem response
-        names = list(dict.fromkeys(c for c in used if c and c in frame.columns))
+    def name_bank(self, bank_id: str, *, timeout: float | None = None) -> NameBank:
+        path = "/v1/name-banks/" + quote(bank_id, safe="")
+        return load(NameBank, self.request("GET", path, timeout=timeout).json())
+
+    # ------------------------------------------------------------------ audits
+
+    @staticmethod
+    def audit_fields(*, label: str, protected: Sequence[str | Mapping[str, Any]], prediction: str | None = None,
+                     score: str | None = None, threshold: float | None = None, count: str | None = None,
+                     weight: str | None = None, positive_label: Any = 1, negative_label: Any = None,
+                     favorable: Any = None, intersections: Iterable[Sequence[str]] | None = None,
+                     max_intersection_order: int | None = None, policy: Mapping[str, Any] | None = None,
+                     **options: Any) -> dict[str, Any]:
+        """An audit request's fields other than ``data``, as JSON; ``None`` leaves a field to its default."""
         body: dict[str, Any] = {
-            "data": {"columns": _columns(frame[names])},
-            "label": label,
-            "protected": specs,
-            "positive_label": positive_label,
-        }
+            "label": label, "protected": [{"attribute": p} if isinstance(p, str) else dict(p) for p in protected],
+            "positive_label": _plain(positive_label)}
         optional = {"prediction": prediction, "score": score, "threshold": threshold, "count": count,
-                    "weight": weight, "favorable": favorable, "policy": policy,
+                    "weight": weight, "negative_label": _plain(negative_label), "favorable": _plain(favorable),
+                    "policy": policy, "max_intersection_order": max_intersection_order,
                     "intersections": [list(c) for c in intersections] if intersections else None}
         body.update({k: v for k, v in optional.items() if v is not None})
         body.update(options)
-        payload = json.dumps(body, allow_nan=False, default=_default)
-        return dict(self._request(
-            "POST", "/v1/audits", data=payload, headers={"Content-Type": "application/json"}, timeout=timeout
-        ))
+        return body
 
-    def name_banks(self, *, timeout: float | None = None) -> list[dict[str, Any]]:
-        """The server's name banks: groups, sizes, thresholds and sources."""
-        return list(self._request("GET", "/v1/name-banks", timeout=timeout))
+    def audit_body(self, data: Data, *, label: str, protected: Sequence[str | Mapping[str, Any]],
+                   **fields: Any) -> dict[str, Any]:
+        """The JSON body of an audit of ``data`` (a DataFrame, records, or a CSV path): only named columns."""
+        frame = data if isinstance(data, pd.DataFrame) else (
+            pd.read_csv(data) if isinstance(data, str | Path) else pd.DataFrame.from_records(list(data)))
+        body = self.audit_fields(label=label, protected=protected, **fields)
+        used = [body.get(role) for role in ("label", "prediction", "score", "count", "weight")]
+        used += [p["attribute"] for p in body["protected"]] + list(body.get("features") or [])
+        # a column the frame lacks is left for the server to name in its problem response
+        names = list(dict.fromkeys(c for c in used if isinstance(c, str) and c in frame.columns))
+        return {"data": {"columns": _columns(frame[names])}, **body}
 
-    def name_swap(self, *, endpoint: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]],
-                  name_fields: Mapping[str, Any], reference: str, timeout: float | None = None,
-                  **options: Any) -> dict[str, Any]:
+    def audit(self, data: Data, *, label: str, protected: Sequence[str | Mapping[str, Any]],
+              timeout: float | None = None, progress: Progress | None = None, html: bool = False,
+              **fields: Any) -> AuditReport:
+        """Audit ``data`` (a DataFrame, records, or a CSV path): its named columns are sent as JSON.
+
+        ``protected`` items are column names (reference: the largest group) or objects such as
+        ``{"attribute": "race", "reference": "Caucasian"}``; the other request fields (``prediction``,
+        ``score`` + ``threshold``, ``count``, ``weight``, ``positive_label``, ``favorable``,
+        ``intersections``, ``policy``, ``endpoint`` ...) are keyword arguments. With ``html``, the
+        report's ``html`` is the service's HTML page of it.
+        """
+        body = self.audit_body(data, label=label, protected=protected, **fields)
+        return self._report(AuditReport, "/v1/audits", body, timeout, progress, html)
+
+    def upload_audit(self, csv: str | Path | bytes, *, label: str, protected: Sequence[str | Mapping[str, Any]],
+                     timeout: float | None = None, html: bool = False, **fields: Any) -> AuditReport:
+        """Audit a CSV file as it is (``POST /v1/audits/upload``): the service parses it, so a large file
+        needs no pandas here. ``csv`` is a path or the file's bytes; the fields are as for ``audit``."""
+        content = csv if isinstance(csv, bytes) else Path(csv).read_bytes()
+        fields_json = _dumps(self.audit_fields(label=label, protected=protected, **fields))
+        headers = {"Accept": HTML if html else "application/json"}
+        response = self.request("POST", "/v1/audits/upload", headers=headers, timeout=timeout,
+                                params={"format": "html"} if html else None,
+                                files={"request": (None, fields_json, "application/json"),
+                                       "data": ("data.csv", content, "text/csv")})
+        page = response.text if html else None
+        report = load(AuditReport, report_of_page(response.text) if html else response.json())
+        object.__setattr__(report, "html", page)
+        return report
+
+    # ------------------------------------------------------------------ model endpoints
+
+    def name_swap(self, *, endpoint: Mapping[str, Any], profiles: Data, name_fields: Mapping[str, Any],
+                  reference: str, timeout: float | None = None, progress: Progress | None = None,
+                  html: bool = False, **options: Any) -> ProbeReport:
         """Probe a model endpoint with the profiles under names of each group (``POST /v1/probes/name-swap``).
 
-        ``endpoint`` is the spec (``url``, ``format``, ``headers``...); ``options`` are the other request
-        fields (``bank``, ``groups``, ``names_per_group``, ``id_field``, ``policy``, ``seed``). Give
-        ``timeout`` above the endpoint's ``deadline_s``.
+        ``options`` are the other request fields (``bank``, ``groups``, ``names_per_group``, ``id_field``,
+        ``policy``, ``seed``). Give ``timeout`` above the endpoint's ``deadline_s``; ``progress`` receives
+        the streamed progress events.
         """
-        body = {"endpoint": dict(endpoint), "profiles": {"records": list(profiles)},
+        body = {"endpoint": dict(endpoint), "profiles": {"records": _records(profiles)},
                 "name_fields": dict(name_fields), "reference": reference, **options}
-        return self._post("/v1/probes/name-swap", body, timeout)
+        return self._report(ProbeReport, "/v1/probes/name-swap", body, timeout, progress, html)
 
-    def flip(self, *, endpoint: Mapping[str, Any], profiles: Sequence[Mapping[str, Any]],
-             flips: Sequence[Mapping[str, Any]], timeout: float | None = None, **options: Any) -> dict[str, Any]:
+    def flip(self, *, endpoint: Mapping[str, Any], profiles: Data, flips: Sequence[Mapping[str, Any]],
+             timeout: float | None = None, progress: Progress | None = None, html: bool = False,
+             **options: Any) -> ProbeReport:
         """Probe a model endpoint with a protected attribute flipped (``POST /v1/probes/flip``)."""
-        body = {"endpoint": dict(endpoint), "profiles": {"records": list(profiles)}, "flips": list(flips), **options}
-        return self._post("/v1/probes/flip", body, timeout)
+        body = {"endpoint": dict(endpoint), "profiles": {"records": _records(profiles)}, "flips": list(flips),
+                **options}
+        return self._report(ProbeReport, "/v1/probes/flip", body, timeout, progress, html)
 
-    def _post(self, path: str, body: Mapping[str, Any], timeout: float | None) -> dict[str, Any]:
-        payload = json.dumps(body, allow_nan=False, default=_default)
-        return dict(self._request("POST", path, data=payload, headers={"Content-Type": "application/json"},
-                                  timeout=timeout))
+    def stress(self, *, endpoint: Mapping[str, Any], generator: Mapping[str, Any],
+               groups: Sequence[Mapping[str, Any]], reference: str, timeout: float | None = None,
+               progress: Progress | None = None, html: bool = False, **options: Any) -> StressReport:
+        """Stress a model endpoint with synthetic profiles of target groups (``POST /v1/stress``)."""
+        body = {"endpoint": dict(endpoint), "generator": dict(generator), "groups": list(groups),
+                "reference": reference, **options}
+        return self._report(StressReport, "/v1/stress", body, timeout, progress, html)
 
-
-def _default(value: Any) -> Any:
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    raise TypeError(f"cannot send {type(value).__name__} as JSON")
+    def discrimination(self, *, endpoint: Mapping[str, Any], generator: Mapping[str, Any],
+                       timeout: float | None = None, progress: Progress | None = None, html: bool = False,
+                       **options: Any) -> DiscriminationReport:
+        """Search for individual discrimination (``POST /v1/stress/discrimination``)."""
+        body = {"endpoint": dict(endpoint), "generator": dict(generator), **options}
+        return self._report(DiscriminationReport, "/v1/stress/discrimination", body, timeout, progress, html)

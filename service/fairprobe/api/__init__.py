@@ -10,7 +10,7 @@ from flask_smorest import Api
 from flask_smorest.spec import prepare_response
 from marshmallow import Schema, fields
 
-from fairprobe.api import audits, catalogue, health, namebanks, outbound, probes, stress
+from fairprobe.api import audits, catalogue, docs, health, namebanks, negotiate, outbound, probes, stress
 from fairprobe.schemas.limits import Limits, use_limits
 from fairprobe.settings import Settings
 
@@ -57,6 +57,14 @@ class ProblemApi(Api):  # type: ignore[misc]
         self.spec.components.response("DEFAULT_ERROR", response, lazy=True)
 
 
+def free_form_objects(converter: Any, field: fields.Field[Any], ret: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """An object field with no declared properties takes any keys: say so (``additionalProperties: true``);
+    a bare ``type: object`` reads to code generators as an object with no properties at all."""
+    if ret.get("type") == "object" and "properties" not in ret and "additionalProperties" not in ret:
+        return {"additionalProperties": True}
+    return {}
+
+
 def make_api() -> ProblemApi:
     return ProblemApi()
 
@@ -65,6 +73,9 @@ def init_app(app: Flask, settings: Settings) -> ProblemApi:
     """Register the blueprints, the request parser and the per-request limits."""
     api = make_api()
     api.init_app(app)
+    api.ma_plugin.converter.add_attribute_function(free_form_objects)
+    docs.init_app(app)
+    negotiate.init_app(app)
     outbound.init_app(app, settings)
     for blueprint in (health.blp, catalogue.blp, audits.blp, probes.blp, stress.blp, namebanks.blp):
         api.register_blueprint(blueprint)

@@ -15,6 +15,7 @@ blp = Blueprint("metrics", __name__, url_prefix="/v1", description="What each me
 
 @blp.route("/metrics", methods=["GET"])
 @blp.response(200, MetricsCatalogueSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
 def list_metrics() -> dict[str, Any]:
     """Every metric (formula, ideal, worse direction, AIF360 source) and how a status is decided."""
     return {"metrics": list(CATALOGUE.values()), "decision_rules": list(DECISION_RULES)}

@@ -15,13 +15,12 @@ import uuid
 from flask import Flask, Response, g, request
 
 from fairprobe import logs
-from fairprobe.api import telemetry
+from fairprobe.api import docs, telemetry
 from fairprobe.errors import NotAuthenticated
 from fairprobe.settings import Settings
 
 __all__ = ["init_app"]
 
-OPEN_PATHS = frozenset({"/healthz", "/readyz"})
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 access_log = logging.getLogger("fairprobe.access")
@@ -43,7 +42,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         incoming = request.headers.get("X-Request-ID", "")
         g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
         g.started = time.perf_counter()
-        if keys and request.path not in OPEN_PATHS:
+        if keys and not docs.is_open(request.path):
             header = request.headers.get("Authorization", "")
             scheme, _, token = header.partition(" ")
             presented = token.strip().encode()
@@ -57,6 +56,8 @@ def init_app(app: Flask, settings: Settings) -> None:
     @app.after_request
     def _finish(response: Response) -> Response:
         response.headers["X-Request-ID"] = g.get("request_id", "")
+        if g.get("fairprobe_verdict"):
+            response.headers["X-Fairprobe-Verdict"] = g.fairprobe_verdict
         elapsed = time.perf_counter() - g.get("started", time.perf_counter())
         route = _route_label()
         metrics.requests.labels(route, request.method, str(response.status_code)).inc()

@@ -16,15 +16,17 @@ blp = Blueprint("name-banks", __name__, url_prefix="/v1/name-banks", description
 
 @blp.route("", methods=["GET"])
 @blp.response(200, NameBankSummarySchema(many=True))
-def list_banks() -> list[NameBank]:
+@blp.alt_response(401, response="UNAUTHORIZED")
+def list_name_banks() -> list[NameBank]:
     """List the name banks: groups and their sizes, selection thresholds, sources and licence."""
     return list(load_banks().values())
 
 
 @blp.route("/<bank_id>", methods=["GET"])
 @blp.response(200, NameBankSchema)
+@blp.alt_response(401, response="UNAUTHORIZED")
 @blp.alt_response(404, response="NOT_FOUND")
-def get_bank(bank_id: str) -> NameBank:
+def get_name_bank(bank_id: str) -> NameBank:
     """One name bank with every name and the share and count behind its selection."""
     bank = load_banks().get(bank_id)
     if bank is None:

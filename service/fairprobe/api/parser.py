@@ -1,25 +1,33 @@
-"""Reading request bodies: strict JSON (no duplicate keys, no NaN), or multipart with a JSON ``request`` part and files.
+"""Reading request bodies: strict JSON (no duplicate keys, no NaN), or a multipart upload.
 
-A multipart audit sends the same JSON as ``POST /v1/audits`` (less ``data``) in a part named
-``request``, and the CSV file in a part named ``data``; both arrive at the schema as one JSON object.
+Every operation reads JSON, except ``POST /v1/audits/upload``: it reads ``multipart/form-data`` with the
+same JSON as ``POST /v1/audits`` (less ``data``) in a part named ``request`` and the CSV file in a part
+named ``data``; both arrive at the schema as one JSON object, so errors name the same fields.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from copy import deepcopy
+from functools import wraps
+from typing import Any, ClassVar, TypeVar, cast
 
 from flask import Request
 from flask_smorest import Blueprint as _SmorestBlueprint
+from marshmallow import Schema
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from fairprobe.errors import FieldError, InvalidRequest, UnsupportedMediaType, ValidationFailed
 
-__all__ = ["Blueprint", "RequestParser"]
+__all__ = ["UPLOAD_PATH", "Blueprint", "RequestParser"]
+
+View = TypeVar("View", bound=Callable[..., Any])
 
 MULTIPART = "multipart/form-data"
+#: the one operation that reads multipart/form-data (named in the 415 other operations answer to it)
+UPLOAD_PATH = "/v1/audits/upload"
 
 
 class _DuplicateKey(ValueError):
@@ -78,35 +86,46 @@ def _skip_space(text: str) -> int:
     return len(text) - len(text.lstrip())
 
 
-class RequestParser(FlaskParser):  # type: ignore[misc]
-    """webargs' Flask parser with fairprobe's JSON and multipart reading, and 415 for anything else."""
+class RequestParser(FlaskParser):
+    """webargs' Flask parser with fairprobe's strict JSON, a multipart ``upload`` location, and 415 otherwise."""
+
+    __location_map__ = dict(FlaskParser.__location_map__, upload="load_upload")  # noqa: RUF012 (as webargs declares it)
 
     def _raw_load_json(self, req: Request) -> Any:
         if req.mimetype == MULTIPART:
-            return self._load_multipart(req)
+            raise UnsupportedMediaType(
+                f"This operation reads application/json; send CSV files as multipart/form-data to POST {UPLOAD_PATH}.",
+                errors=[FieldError("Content-Type", "must be application/json")],
+            )
         if not core.is_json(req.mimetype):
             raise UnsupportedMediaType(
-                f"Content-Type {req.mimetype or '(none)'!r} is not accepted; send application/json "
-                "or multipart/form-data.",
-                errors=[FieldError("Content-Type", "must be application/json or multipart/form-data")],
+                f"Content-Type {req.mimetype or '(none)'!r} is not accepted; send application/json.",
+                errors=[FieldError("Content-Type", "must be application/json")],
             )
         return _json(req.get_data(cache=True), "body")
 
-    @staticmethod
-    def _load_multipart(req: Request) -> Any:
+    def load_upload(self, req: Request, schema: Schema) -> Any:
+        """The JSON of part ``request`` with the CSV of part ``data`` as ``data.csv``."""
+        if req.mimetype != MULTIPART:
+            raise UnsupportedMediaType(
+                f"Content-Type {req.mimetype or '(none)'!r} is not accepted here; send multipart/form-data with "
+                "a part 'request' (the JSON fields) and a part 'data' (the CSV file), or JSON to POST /v1/audits.",
+                errors=[FieldError("Content-Type", "must be multipart/form-data")],
+            )
         if "request" in req.files:
             raw = req.files["request"].read()
         elif "request" in req.form:
             raw = req.form["request"].encode()
         else:
-            raise ValidationFailed.on("request", "a multipart audit needs a part 'request' holding the JSON fields")
+            raise ValidationFailed.on("request", "an upload needs a part 'request' holding the JSON fields")
         body = _json(raw, "request")
         if not isinstance(body, dict):
             raise ValidationFailed.on("request", "must be a JSON object")
-        if "data" in req.files:
-            if "data" in body:
-                raise ValidationFailed.on("data", "give the data either as a file part or inside 'request'")
-            body["data"] = {"csv": req.files["data"].read()}
+        if "data" in body:
+            raise ValidationFailed.on("data", "send the data as the file part 'data', not inside 'request'")
+        if "data" not in req.files:
+            raise ValidationFailed.on("data", "an upload needs a file part 'data' holding the CSV")
+        body["data"] = {"csv": req.files["data"].read()}
         return body
 
 
@@ -119,7 +138,53 @@ class Blueprint(_SmorestBlueprint):  # type: ignore[misc]
     BODY_ERRORS = ((400, "BAD_REQUEST"), (401, "UNAUTHORIZED"), (413, "REQUEST_ENTITY_TOO_LARGE"),
                    (415, "UNSUPPORTED_MEDIA_TYPE"))
 
-    def body_errors(self, view: Callable[..., Any]) -> Callable[..., Any]:
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict[str, str]] = {
+        **_SmorestBlueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING, "upload": MULTIPART}
+
+    # flask-smorest has no type hints: its decorators are given their types here, so views stay typed
+
+    def route(self, rule: str, *, parameters: Any = None, **options: Any) -> Callable[[View], View]:
+        """flask-smorest's route, giving every operation an operationId: the view's name in camelCase."""
+        register = super().route(rule, parameters=parameters, **options)
+
+        def decorator(view: View) -> View:
+            head, *rest = view.__name__.split("_")
+            view._apidoc = deepcopy(getattr(view, "_apidoc", {}))  # type: ignore[attr-defined]
+            manual = view._apidoc.setdefault("manual_doc", {})  # type: ignore[attr-defined]
+            manual.setdefault("operationId", head + "".join(w.capitalize() for w in rest))
+            return cast(View, register(view))
+
+        return decorator
+
+    def arguments(self, schema: Any, **options: Any) -> Callable[[View], View]:
+        return cast(Callable[[View], View], super().arguments(schema, **options))
+
+    def response(self, status_code: int, schema: Any = None, **options: Any) -> Callable[[View], View]:
+        return cast(Callable[[View], View], super().response(status_code, schema, **options))
+
+    def alt_response(self, status_code: int, **options: Any) -> Callable[[View], View]:
+        return cast(Callable[[View], View], super().alt_response(status_code, **options))
+
+    def doc(self, **kwargs: Any) -> Callable[[View], View]:
+        return cast(Callable[[View], View], super().doc(**kwargs))
+
+    def upload(self, schema: type[Schema], parts: type[Schema]) -> Callable[[View], View]:
+        """Read the body as an upload (see ``RequestParser.load_upload``) into ``schema``; document ``parts``."""
+
+        def decorator(view: View) -> View:
+            @wraps(view)
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                return view(*args, **kwargs)
+
+            wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))  # type: ignore[attr-defined]
+            docs = wrapper._apidoc.setdefault("arguments", {})  # type: ignore[attr-defined]
+            docs.setdefault("parameters", []).append({"in": "upload", "required": True, "schema": parts})
+            docs.setdefault("responses", {})[422] = "UNPROCESSABLE_ENTITY"
+            return cast(View, self.ARGUMENTS_PARSER.use_args(schema, location="upload")(wrapper))
+
+        return decorator
+
+    def body_errors(self, view: View) -> View:
         """Document the problem responses every body-reading view shares."""
         for status, name in reversed(self.BODY_ERRORS):
             view = self.alt_response(status, response=name)(view)

@@ -6,6 +6,7 @@ from functools import partial
 
 from flask import Response, g
 
+from fairprobe.api.negotiate import HTML_DOC
 from fairprobe.api.outbound import scorer_for
 from fairprobe.api.parser import Blueprint
 from fairprobe.api.work import run_long
@@ -24,19 +25,21 @@ blp = Blueprint("probes", __name__, url_prefix="/v1/probes",
 @blp.arguments(NameSwapRequestSchema)
 @blp.response(200, ProbeReportSchema)
 @blp.body_errors
-def name_swap(probe: NameSwapRequest) -> ProbeReport | Response:
+@blp.doc(**HTML_DOC)
+def probe_name_swap(probe: NameSwapRequest) -> ProbeReport | Response:
     """Send each profile with only the name changed; compare every name group with the reference."""
     scorer = scorer_for(probe.endpoint, seed=probe.seed)
     engine = NameSwapProbe(request_id=g.request_id, scorer=scorer)
-    return run_long("name_swap", scorer, partial(engine.run, probe), ProbeReportSchema())
+    return run_long("probe", scorer, partial(engine.run, probe), ProbeReportSchema())
 
 
 @blp.route("/flip", methods=["POST"])
 @blp.arguments(FlipRequestSchema)
 @blp.response(200, ProbeReportSchema)
 @blp.body_errors
-def flip(probe: FlipRequest) -> ProbeReport | Response:
+@blp.doc(**HTML_DOC)
+def probe_flip(probe: FlipRequest) -> ProbeReport | Response:
     """Send each profile with a protected attribute (and its proxies) flipped; compare with the original."""
     scorer = scorer_for(probe.endpoint, seed=probe.seed)
     engine = AttributeFlipProbe(request_id=g.request_id, scorer=scorer)
-    return run_long("flip", scorer, partial(engine.run, probe), ProbeReportSchema())
+    return run_long("probe", scorer, partial(engine.run, probe), ProbeReportSchema())

@@ -6,6 +6,7 @@ from functools import partial
 
 from flask import Response, g
 
+from fairprobe.api.negotiate import HTML_DOC
 from fairprobe.api.outbound import scorer_for
 from fairprobe.api.parser import Blueprint
 from fairprobe.api.work import run_long
@@ -25,7 +26,8 @@ blp = Blueprint("stress", __name__, url_prefix="/v1/stress",
 @blp.arguments(StressRequestSchema)
 @blp.response(200, StressReportSchema)
 @blp.body_errors
-def stress(request: StressRequest) -> StressReport | Response:
+@blp.doc(**HTML_DOC)
+def run_stress_test(request: StressRequest) -> StressReport | Response:
     """Oversample target groups with synthetic profiles and edge cases; compare outcomes with the reference."""
     scorer = scorer_for(request.endpoint, seed=request.seed)
     engine = StressTest(request_id=g.request_id, scorer=scorer)
@@ -36,7 +38,8 @@ def stress(request: StressRequest) -> StressReport | Response:
 @blp.arguments(DiscriminationRequestSchema)
 @blp.response(200, DiscriminationReportSchema)
 @blp.body_errors
-def discrimination(request: DiscriminationRequest) -> DiscriminationReport | Response:
+@blp.doc(**HTML_DOC)
+def search_discrimination(request: DiscriminationRequest) -> DiscriminationReport | Response:
     """Causal discrimination rate (Themis) and directed search (AEQUITAS) against random sampling."""
     scorer = scorer_for(request.endpoint, seed=request.seed)
     engine = DiscriminationSearch(request_id=g.request_id, scorer=scorer)

@@ -68,7 +68,7 @@ class Telemetry:
         if self.metrics_dir is None:
             return bytes(generate_latest(self._own))
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry, path=self.metrics_dir)
+        multiprocess.MultiProcessCollector(registry, path=self.metrics_dir)  # type: ignore[no-untyped-call]
         return bytes(generate_latest(registry))
 
 

@@ -21,9 +21,11 @@ from flask import Flask, Response, current_app, g, request
 from marshmallow import Schema
 
 from fairprobe.api import telemetry
+from fairprobe.api.negotiate import answer, wants_html
 from fairprobe.endpoints import EndpointClient
 from fairprobe.errors import FairprobeError, ServiceBusy
 from fairprobe.problems import TYPE_BASE
+from fairprobe.report.html import Kind, render
 from fairprobe.settings import Settings
 
 __all__ = ["NDJSON", "init_app", "run_long"]
@@ -49,7 +51,7 @@ def _wants_stream() -> bool:
         accepted.quality(NDJSON) >= accepted.quality("application/json")
 
 
-def run_long(kind: str, scorer: EndpointClient, run: Callable[[], Report], schema: Schema) -> Report | Response:
+def run_long(kind: Kind, scorer: EndpointClient, run: Callable[[], Report], schema: Schema) -> Report | Response:
     """Run ``run`` (an engine calling ``scorer``) in one of the worker's long-work slots.
 
     Returns the report (the view's decorator dumps it), or a streamed NDJSON response when asked for.
@@ -64,17 +66,18 @@ def run_long(kind: str, scorer: EndpointClient, run: Callable[[], Report], schem
         finally:
             slots.release()
         metrics.report(kind, report)
-        return report
+        return answer(kind, report, schema)
     return _stream(kind, scorer, run, schema, slots, metrics)
 
 
-def _stream(kind: str, scorer: EndpointClient, run: Callable[[], Any], schema: Schema,
+def _stream(kind: Kind, scorer: EndpointClient, run: Callable[[], Any], schema: Schema,
             slots: threading.BoundedSemaphore, metrics: telemetry.Telemetry) -> Response:
     events: queue.Queue[tuple[str, Any]] = queue.Queue()
     progress = {"done": 0, "sent": 0}
     scorer.progress = lambda done, sent: progress.update(done=done, sent=sent)
     request_id, instance = g.get("request_id"), request.path
     encoder = current_app.json
+    html = wants_html()
 
     def work() -> None:
         try:
@@ -103,9 +106,16 @@ def _stream(kind: str, scorer: EndpointClient, run: Callable[[], Any], schema: S
                     yield encoder.dumps({"event": "progress", "probes_done": state[0], "probes_sent": state[1],
                                          "elapsed_s": round(now - started, 2)}) + "\n"
                 continue
-            if what == "report":
+            if what == "report":  # a last progress event first, so a progress bar ends full
+                yield encoder.dumps({"event": "progress", "probes_done": progress["done"],
+                                     "probes_sent": progress["sent"],
+                                     "elapsed_s": round(time.monotonic() - started, 2)}) + "\n"
                 metrics.report(kind, value)
-                yield encoder.dumps({"event": "report", "report": schema.dump(value)}) + "\n"
+                dumped = schema.dump(value)
+                event = {"event": "report", "report": dumped}
+                if html:  # ?format=html: the page too, so a streamed probe can still end in a report file
+                    event["html"] = render(kind, dumped)
+                yield encoder.dumps(event) + "\n"
             else:
                 yield encoder.dumps({"event": "error", "problem": _problem(value, request_id, instance)}) + "\n"
             return

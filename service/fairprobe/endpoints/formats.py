@@ -320,7 +320,7 @@ def _chat_value(doc: Any, options: FormatOptions) -> Raw:
     try:
         number = float(text)
     except ValueError:
-        return text.strip()
+        return str(text).strip()
     return number if math.isfinite(number) else ProbeFailure.UNPARSEABLE_REPLY
 
 

@@ -42,7 +42,7 @@ def _partition(table: CountsTable, attributes: tuple[str, ...], named: dict[str,
     )
     wanted = tuple(named.get(a) for a in attributes)
     if all(code is not None for code in wanted) and wanted in cells:
-        reference = cells.index(wanted)  # type: ignore[arg-type]
+        reference = cells.index(wanted)
     else:
         # "largest", or an intersection whose named reference cell is empty: the most frequent group
         reference = int(np.argmax(people))

@@ -120,8 +120,8 @@ def disparities(
     rates = sorted({d.rate for d in DISPARITIES.values() if d.compare != "average_odds"})
     pairs = [pair(rate) for rate in rates]
     # one call for every rate: the groups of each rate are a slice of the stacked arrays
-    diff_ci, ratio_ci, test = proportions.compare_rates(
-        *(np.concatenate([p[k] for p in pairs]) for k in range(4)), alpha)
+    c1, n1, c2, n2 = (np.concatenate([p[k] for p in pairs]) for k in range(4))
+    diff_ci, ratio_ci, test = proportions.compare_rates(c1, n1, c2, n2, alpha)
     m = len(others)
     for r, rate in enumerate(rates):
         cut = slice(r * m, (r + 1) * m)

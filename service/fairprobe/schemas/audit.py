@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, ColumnRoles, DataKind
+from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, ColumnRoles, DataKind, Role
 from fairprobe.domain.groups import ProtectedAttribute
 from fairprobe.engines.groups import all_combinations
 from fairprobe.engines.policy import DEFAULT_RULES
@@ -32,12 +32,12 @@ class DataSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    records = fields.Raw(metadata={"type": "array", "items": {"type": "object"},
+    records = fields.Raw(metadata={"type": "array", "items": {"type": "object", "additionalProperties": True},
                                    "description": "One JSON object per row (or per counts-table cell)."})
     columns = fields.Raw(metadata={"type": "object", "additionalProperties": {"type": "array"},
                                    "description": "Column name to list of values, all of one length."})
-    csv = fields.Raw(metadata={"type": "string",
-                               "description": "CSV text with a header row (or a multipart file part 'data')."})
+    csv = fields.Raw(metadata={
+        "type": "string", "description": "CSV text with a header row (or send the file to POST /v1/audits/upload)."})
 
 
 class ProtectedSchema(Schema):
@@ -134,7 +134,7 @@ class AuditRequestSchema(Schema):
         if favorable != positive and negative is not None and favorable != negative:
             raise ValidationError("must be positive_label or negative_label", "favorable")
 
-        out: dict[str, Any] = {}
+        out: dict[str | Role, Any] = {}
         for i, attribute in enumerate(data["protected"]):
             series = columns.require_column(frame, attribute.name, f"protected[{i}].attribute")
             columns.check_protected(series, i, attribute.bins, attribute.reference,

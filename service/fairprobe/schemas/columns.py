@@ -38,7 +38,8 @@ def binary_column(series: pd.Series, field: str, positive: Hashable, negative: H
     if (missing := _missing(series)):
         raise ValidationError(f"column {series.name!r} has {missing} missing values", field)
     # '1' (text) never equals 1 (number): say so instead of silently finding no positives
-    if series.dtype == object and isinstance(positive, bool | int | float) and series.map(type).eq(str).any():
+    if (series.dtype == object and isinstance(positive, bool | int | float)
+            and series.map(lambda v: isinstance(v, str)).any()):
         raise ValidationError(
             f"column {series.name!r} holds text but the declared labels are numbers ({positive!r})", field
         )

@@ -39,7 +39,8 @@ def _converter(field: fields.Field) -> Convert | None:  # type: ignore[type-arg]
         return lambda value: value
     if kind is fields.Enum and field.by_value:  # type: ignore[attr-defined]
         return lambda value: None if value is None else value.value
-    if kind is fields.Nested and isinstance(field.schema, FastDumpSchema) and not field.many:
+    if isinstance(field, fields.Nested) and kind is fields.Nested and isinstance(field.schema, FastDumpSchema) \
+            and not field.many:
         nested = type(field.schema).compiled()
         return lambda value: None if value is None else nested(value)
     if kind is fields.List:

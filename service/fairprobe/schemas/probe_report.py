@@ -79,8 +79,9 @@ class NameGroupSummarySchema(FastDumpSchema):
 
 
 class NameGroupSchema(NameGroupSummarySchema):
-    first_names = fields.List(fields.Nested(NameSchema))
-    last_names = fields.List(fields.Nested(NameSchema))
+    # the full bank lists the names where the summary counts them
+    first_names = fields.List(fields.Nested(NameSchema))  # type: ignore[assignment]
+    last_names = fields.List(fields.Nested(NameSchema))  # type: ignore[assignment]
 
 
 class NameBankSummarySchema(FastDumpSchema):

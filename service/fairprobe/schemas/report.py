@@ -21,7 +21,7 @@ def _group(key: GroupKey) -> dict[str, Any]:
     return key.as_dict()
 
 
-class GroupField(fields.Field):
+class GroupField(fields.Field[GroupKey]):
     """A group as ``{"race": "African-American", "sex": "Male"}``."""
 
     def _serialize(self, value: GroupKey | None, attr: Any, obj: Any, **kwargs: Any) -> Any:
@@ -134,7 +134,9 @@ class AccountingSchema(FastDumpSchema):
     sent = fields.Integer()
     answered = fields.Integer()
     failed = fields.Integer()
-    partial = fields.Boolean(metadata={"description": "true when some probes failed: the result covers the rest"})
+    # a field named like Schema's own `partial` option: marshmallow keeps them apart, mypy cannot tell
+    partial = fields.Boolean(  # type: ignore[assignment]
+        metadata={"description": "true when some probes failed: the result covers the rest"})
     failures = fields.Dict(keys=fields.String(), values=fields.Integer(),
                            metadata={"description": "failed probes by reason"})
     http_statuses = fields.Dict(keys=fields.String(), values=fields.Integer(),

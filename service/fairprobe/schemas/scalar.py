@@ -45,4 +45,4 @@ class Bounded(fields.Float):
         number = super()._validated(value)
         if number is not None and abs(number) > MAX_MAGNITUDE:
             raise ValidationError(ERR_MAGNITUDE)
-        return number  # type: ignore[no-any-return]
+        return number

@@ -122,6 +122,6 @@ def checked_frame(data: Mapping[str, Any], field: str) -> pd.DataFrame:
 
 def records_of(frame: pd.DataFrame) -> tuple[dict[str, Any], ...]:
     """The rows as plain records, a missing value as ``None`` (JSON null)."""
-    clean = frame.astype(object).where(pd.notna(frame), None)
-    rows: list[dict[str, Any]] = clean.to_dict("records")  # type: ignore[assignment]
+    clean = frame.astype(object).where(pd.notna(frame), None)  # type: ignore[call-overload]
+    rows: list[dict[str, Any]] = clean.to_dict("records")
     return tuple(rows)

@@ -301,11 +301,15 @@ def scale_to_reach(measure: Measure, z: float, side: np.ndarray, bound: np.ndarr
 # ------------------------------------------------------------------ rates
 
 
-def _scaled(arrays: tuple[np.ndarray, ...], k: np.ndarray | float) -> tuple[np.ndarray, ...]:
+Four = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _scaled(arrays: Four, k: np.ndarray | float) -> Four:
     """The counts for data ``k`` times as large (the same arrays when ``k`` is 1: the common, hot case)."""
     if isinstance(k, float) and k == 1.0:
         return arrays
-    return tuple(a * k for a in arrays)
+    c1, n1, c2, n2 = arrays
+    return c1 * k, n1 * k, c2 * k, n2 * k
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

@@ -93,7 +93,7 @@ def encode(values: pd.Series, bins: Sequence[float] | None = None) -> tuple[np.n
         # the codes already exist: keep the categories that occur, in sorted order
         raw = values.cat.codes.to_numpy(dtype=np.int64)
         used = np.flatnonzero(np.bincount(raw, minlength=len(values.cat.categories)))
-        labels = [values.cat.categories[i] for i in used]
+        labels = [values.cat.categories[int(i)] for i in used]
         order = sorted(range(len(used)), key=lambda j: labels[j])
         remap = np.full(len(values.cat.categories), -1, dtype=np.int64)
         remap[used[order]] = np.arange(len(order))

@@ -129,14 +129,15 @@ def fisher_two_sided(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndar
                                    successes[:, None])
     observed = sps.hypergeom.logpmf(c1, n1 + n2, n1, successes)
     keep = valid & (log_pmf <= observed[:, None] + np.log1p(1e-7))
-    return np.minimum(1.0, np.where(keep, np.exp(log_pmf), 0.0).sum(axis=1))
+    return np.asarray(np.minimum(1.0, np.where(keep, np.exp(log_pmf), 0.0).sum(axis=1)))
 
 
 def compare_rates(
     c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray, alpha: float
 ) -> tuple[Interval, Interval, TestResult]:
     """Difference interval, ratio interval and test for group rates ``c1/n1`` against ``c2/n2``."""
-    arrays = [np.asarray(a, dtype=float) for a in (c1, n1, c2, n2)]
+    arrays = (np.asarray(c1, dtype=float), np.asarray(n1, dtype=float), np.asarray(c2, dtype=float),
+              np.asarray(n2, dtype=float))
     # statsmodels also computes odds ratios it does not return; a rate of 0 or 1 makes those divide by zero
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         return (

@@ -1,4 +1,4 @@
-"""Credit models trained on UCI German credit, served over HTTP for the stress tests.
+"""Credit models trained on UCI German credit, served over HTTP (the demo's stress-test models, and the tests').
 
 One logistic regression is trained on the non-protected fields (duration, amount, age, instalment
 rate, years at residence, number of credits). Three models are served around it:
@@ -56,7 +56,7 @@ class CreditModel:
             logit = logit - PENALTY * np.array([r.get("sex") == "female" for r in records])
         elif kind == "proxy":
             logit = logit - PENALTY * np.array([r.get("personal_status") in FEMALE_STATUS for r in records])
-        return 1 / (1 + np.exp(-logit))
+        return np.asarray(1 / (1 + np.exp(-logit)))
 
 
 class CreditApp:
