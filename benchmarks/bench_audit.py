@@ -45,7 +45,8 @@ def synthetic(n: int, seed: int = 0) -> pd.DataFrame:
     y = rng.random(n) < 0.3 + 0.05 * sex
     pred = rng.random(n) < 0.25 + 0.04 * race + 0.3 * y
     return pd.DataFrame({
-        "race": pd.Categorical.from_codes(race, RACES), "sex": pd.Categorical.from_codes(sex, ["F", "M"]),
+        "race": pd.Categorical.from_codes(race.tolist(), pd.Index(RACES)),
+        "sex": pd.Categorical.from_codes(sex.tolist(), pd.Index(["F", "M"])),
         "y": y.astype(np.int8), "pred": pred.astype(np.int8),
     })
 

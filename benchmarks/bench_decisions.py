@@ -56,7 +56,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every replicate count")
     args = parser.parse_args()
-    r = lambda n: max(20, int(n * args.scale))  # noqa: E731
+    def r(n: int) -> int:
+        return max(20, int(n * args.scale))
+
 
     print("| scenario | verdict counted | bound rule (default) | parity rule | target | replicates | note |")
     print("|---|---|---|---|---|---|---|")

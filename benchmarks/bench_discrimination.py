@@ -25,8 +25,12 @@ from fairprobe.domain.endpoint import EndpointSpec, Format, FormatOptions, Outpu
 from fairprobe.domain.stress import DiscriminationRequest, Generator  # noqa: E402
 from fairprobe.endpoints import EndpointClient, TargetGuard  # noqa: E402
 from fairprobe.engines.discrimination import DiscriminationSearch  # noqa: E402
+from fairprobe.schemas.policy import build_policy  # noqa: E402
+from fairprobe.schemas.stress import DEFAULT_SEARCH_RULES  # noqa: E402
 
 DATA = Path(os.environ.get("FAIRPROBE_SHARED_DATA", ROOT.parent / "shared" / "data"))
+#: the service's default search policy (causal discrimination rate at most 1%, alpha 0.05)
+POLICY = build_policy(None, DEFAULT_SEARCH_RULES, ["sex"])
 
 
 def main() -> None:
@@ -49,7 +53,7 @@ def main() -> None:
             request = DiscriminationRequest(
                 endpoint=spec, generator=generator, protected_values={"sex": ("female", "male")},
                 methods=("directed",), precision=0.01, max_probes=args.budget, batch_profiles=50,
-                directed_global_share=0.2, examples=0, alpha=0.05, seed=seed)
+                directed_global_share=0.2, examples=0, policy=POLICY, seed=seed)
             scorer = EndpointClient(spec, target, max_response_bytes=16 << 20, seed=seed)
             directed = DiscriminationSearch(request_id="bench", scorer=scorer).run(request).directed
             assert directed is not None

@@ -13,6 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from fairprobe import Settings, create_app
+from tests.answers import json_of
 
 ROWS = [
     {"race": r, "sex": s, "y": y, "pred": p, "score": sc, "n": n}
@@ -154,7 +155,7 @@ def test_bad_input_is_a_problem_naming_the_field(client: FlaskClient, send: Send
     response = send(client)
     assert response.status_code == status, response.get_data(as_text=True)
     assert response.mimetype == "application/problem+json"
-    problem = response.json
+    problem = json_of(response)
     assert problem["status"] == status
     assert problem["type"].startswith("https://fairprobe.dev/problems/")
     assert problem["request_id"] == response.headers["X-Request-ID"]
@@ -183,7 +184,7 @@ def test_too_many_rows_is_422_naming_data() -> None:
     app: Flask = create_app(Settings(max_rows=5))
     response = app.test_client().post("/v1/audits", json=BASE)
     assert response.status_code == 422
-    assert response.json["errors"][0]["field"] == "data"
+    assert json_of(response)["errors"][0]["field"] == "data"
 
 
 def test_too_many_distinct_values_names_the_attribute(client: FlaskClient) -> None:
@@ -191,4 +192,4 @@ def test_too_many_distinct_values_names_the_attribute(client: FlaskClient) -> No
     response = client.post("/v1/audits", json={"data": {"records": ids}, "label": "y", "prediction": "pred",
                                                "protected": [{"attribute": "id"}]})
     assert response.status_code == 422
-    assert response.json["errors"][0]["field"] == "protected[0].attribute"
+    assert json_of(response)["errors"][0]["field"] == "protected[0].attribute"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from flask.testing import FlaskClient
+
+from tests.answers import json_of
 
 # ProPublica, "How We Analyzed the COMPAS Recidivism Algorithm", and the notebook's truth tables
 PUBLISHED = {  # group: (TN, FP, FN, TP, FPR %, FNR %)
@@ -15,15 +18,15 @@ PUBLISHED = {  # group: (TN, FP, FN, TP, FPR %, FNR %)
 }
 
 
-def _audit(client: FlaskClient, compas: pd.DataFrame) -> dict:
+def _audit(client: FlaskClient, compas: pd.DataFrame) -> Any:
     records = [{"race": r, "two_year_recid": int(y), "high_risk": int(d >= 5)}
                for r, y, d in zip(compas.race, compas.two_year_recid, compas.decile_score, strict=True)]
     response = client.post("/v1/audits", json={
         "data": {"records": records}, "label": "two_year_recid", "prediction": "high_risk",
         "positive_label": 1, "favorable": 0, "protected": [{"attribute": "race", "reference": "Caucasian"}],
     })
-    assert response.status_code == 200, response.json
-    return response.json
+    assert response.status_code == 200, json_of(response)
+    return json_of(response)
 
 
 def test_published_fpr_and_fnr_by_race(client: FlaskClient, compas: pd.DataFrame) -> None:
@@ -73,13 +76,13 @@ def test_high_only_threshold_variant(client: FlaskClient, compas: pd.DataFrame, 
     })
     # label and prediction share the declared values: the 0/1 label column is refused, by its field
     assert response.status_code == 422
-    assert response.json["errors"][0]["field"] == "label"
+    assert json_of(response)["errors"][0]["field"] == "label"
     response = client.post("/v1/audits", json={
         "data": {"columns": {"race": compas.race.tolist(), "y": compas.two_year_recid.tolist(),
                              "high": (compas.score_text == "High").astype(int).tolist()}},
         "label": "y", "prediction": "high", "protected": [{"attribute": "race", "reference": "Caucasian"}],
     })
-    groups = {g["group"]["race"]: g["metrics"] for g in response.json["groups"]}
+    groups = {g["group"]["race"]: g["metrics"] for g in json_of(response)["groups"]}
     for key, race in {"black": "African-American", "white": "Caucasian"}.items():
         assert round(100 * groups[race]["false_positive_rate"]["value"], 2) == high[key]["fpr"]
         assert round(100 * groups[race]["false_negative_rate"]["value"], 2) == high[key]["fnr"]

@@ -11,6 +11,7 @@ from flask.testing import FlaskClient
 
 from fairprobe import Settings, create_app
 from fairprobe.json_provider import StrictJSONProvider
+from tests.answers import json_of
 
 SECRET_NAME = "Zebulon-Quattlebaum"
 AUDIT = {"data": {"records": [{"name": SECRET_NAME, "g": g, "y": y, "p": p}
@@ -19,13 +20,13 @@ AUDIT = {"data": {"records": [{"name": SECRET_NAME, "g": g, "y": y, "p": p}
 
 
 def test_health_and_readiness(client: FlaskClient) -> None:
-    assert client.get("/healthz").json == {"status": "ok"}
-    assert client.get("/readyz").json == {"status": "ready"}
+    assert json_of(client.get("/healthz")) == {"status": "ok"}
+    assert json_of(client.get("/readyz")) == {"status": "ready"}
 
 
 def test_catalogue_lists_every_reported_metric(client: FlaskClient) -> None:
-    metrics = {m["name"]: m for m in client.get("/v1/metrics").json["metrics"]}
-    report = client.post("/v1/audits", json=AUDIT).json
+    metrics = {m["name"]: m for m in json_of(client.get("/v1/metrics"))["metrics"]}
+    report = json_of(client.post("/v1/audits", json=AUDIT))
     reported = set(report["groups"][0]["metrics"]) | set(report["groups"][1]["disparities"]) | \
         set(report["indices"][0]["metrics"]) | set(report["overall"])
     assert reported <= set(metrics)
@@ -59,7 +60,7 @@ def test_request_id_is_echoed_or_made(client: FlaskClient) -> None:
     assert client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
     made = client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
     assert made != "bad id with spaces" and len(made) == 32
-    report = client.post("/v1/audits", json=AUDIT, headers={"X-Request-ID": "audit-7"}).json
+    report = json_of(client.post("/v1/audits", json=AUDIT, headers={"X-Request-ID": "audit-7"}))
     assert report["audit"]["request_id"] == "audit-7"
 
 

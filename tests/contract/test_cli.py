@@ -83,39 +83,45 @@ def refused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_usage_errors_exit_3(live_server: str, compas_csv: Path, tmp_path: Path) -> None:
-    cases: dict[str, list[str]] = {
-        "unknown option": [*audit_args(live_server, compas_csv), "--no-such-option"],
-        "unknown command": ["--url", live_server, "judge", str(compas_csv)],
-        "missing required option": ["--url", live_server, "audit", str(compas_csv), "--protected", "race"],
-        "missing data file": audit_args(live_server, tmp_path / "absent.csv"),
-        "a directory as the data file": audit_args(live_server, tmp_path),
-        "missing policy file": [*audit_args(live_server, compas_csv), "--policy", str(tmp_path / "absent.yaml")],
-        "policy is not YAML": [*audit_args(live_server, compas_csv), "--policy",
-                               str(write(tmp_path / "bad.yaml", "rules: [unclosed"))],
-        "policy is not JSON": [*audit_args(live_server, compas_csv), "--policy",
-                               str(write(tmp_path / "bad.json", '{"rules": '))],
-        "policy is a list": [*audit_args(live_server, compas_csv), "--policy",
-                             str(write(tmp_path / "list.yaml", "- a\n- b\n"))],
-        "policy is not UTF-8": [*audit_args(live_server, compas_csv), "--policy",
-                                str(write_bytes(tmp_path / "latin.yaml", b"rules: \xe9\n"))],
-        "data is not CSV": audit_args(live_server, write_bytes(tmp_path / "bin.csv", b"\x00\xff\xfe" * 100)),
-        "label value not of the column's type": [*audit_args(live_server, compas_csv), "--positive-label", "yes"],
-        "reference not of the column's type": ["--url", live_server, "audit", str(compas_csv), "--label",
-                                               "two_year_recid", "--prediction", "high", "--protected",
-                                               "two_year_recid=maybe"],
-        "bad --timeout": ["--timeout", "-1", *audit_args(live_server, compas_csv)],
-        "bad --sep": [*audit_args(live_server, compas_csv), "--sep", ";;"],
-        "bad --format": [*audit_args(live_server, compas_csv), "--format", "pdf"],
-        "missing spec": ["--url", live_server, "name-swap", str(tmp_path / "absent.yaml")],
-        "spec names an unset variable": ["--url", live_server, "flip", str(write(
-            tmp_path / "spec.yaml", "endpoint: {url: 'http://x/', headers: {K: '${FAIRPROBE_TEST_UNSET}'}}\n"))],
-        "spec names a missing file": ["--url", live_server, "flip", str(write(
-            tmp_path / "spec2.yaml", "profiles: {file: nowhere.csv}\n"))],
-        "no command": ["--url", live_server],
+def usage_cases(url: str, csv: Path, tmp: Path) -> dict[str, list[str]]:
+    return {
+        "unknown option": [*audit_args(url, csv), "--no-such-option"],
+        "unknown command": ["--url", url, "judge", str(csv)],
+        "missing required option": ["--url", url, "audit", str(csv), "--protected", "race"],
+        "missing data file": audit_args(url, tmp / "absent.csv"),
+        "a directory as the data file": audit_args(url, tmp),
+        "missing policy file": [*audit_args(url, csv), "--policy", str(tmp / "absent.yaml")],
+        "policy is not YAML": [*audit_args(url, csv), "--policy", str(write(tmp / "bad.yaml", "rules: [unclosed"))],
+        "policy is not JSON": [*audit_args(url, csv), "--policy", str(write(tmp / "bad.json", '{"rules": '))],
+        "policy is a list": [*audit_args(url, csv), "--policy", str(write(tmp / "list.yaml", "- a\n- b\n"))],
+        "policy is not UTF-8": [*audit_args(url, csv), "--policy", str(write_bytes(tmp / "l.yaml", b"rules: \xe9\n"))],
+        "data is not CSV": audit_args(url, write_bytes(tmp / "bin.csv", b"\x00\xff\xfe" * 100)),
+        "label value not of the column's type": [*audit_args(url, csv), "--positive-label", "yes"],
+        "reference not of the column's type": ["--url", url, "audit", str(csv), "--label", "two_year_recid",
+                                               "--prediction", "high", "--protected", "two_year_recid=maybe"],
+        "bad --timeout": ["--timeout", "-1", *audit_args(url, csv)],
+        "bad --sep": [*audit_args(url, csv), "--sep", ";;"],
+        "bad --format": [*audit_args(url, csv), "--format", "pdf"],
+        "missing spec": ["--url", url, "name-swap", str(tmp / "absent.yaml")],
+        "spec names an unset variable": ["--url", url, "flip", str(write(
+            tmp / "spec.yaml", "endpoint: {url: 'http://x/', headers: {K: '${FAIRPROBE_TEST_UNSET}'}}\n"))],
+        "spec names a missing file": ["--url", url, "flip", str(write(tmp / "s2.yaml", "profiles: {file: no.csv}\n"))],
+        "no command": ["--url", url],
     }
-    for name, args in cases.items():
-        assert main(args) == 3, name
+
+
+USAGE_CASES = ["unknown option", "unknown command", "missing required option", "missing data file",
+               "a directory as the data file", "missing policy file", "policy is not YAML", "policy is not JSON",
+               "policy is a list", "policy is not UTF-8", "data is not CSV", "label value not of the column's type",
+               "reference not of the column's type", "bad --timeout", "bad --sep", "bad --format", "missing spec",
+               "spec names an unset variable", "spec names a missing file", "no command"]
+
+
+@pytest.mark.parametrize("case", USAGE_CASES)
+def test_usage_and_input_errors_exit_3(case: str, live_server: str, compas_csv: Path, tmp_path: Path) -> None:
+    cases = usage_cases(live_server, compas_csv, tmp_path)
+    assert list(cases) == USAGE_CASES
+    assert main(cases[case]) == 3
 
 
 def write_bytes(path: Path, data: bytes) -> Path:
@@ -123,21 +129,25 @@ def write_bytes(path: Path, data: bytes) -> Path:
     return path
 
 
-def test_service_and_connection_errors_exit_3(live_server: str, compas_csv: Path, app: Flask) -> None:
-    # 4xx: a column the file lacks (the service names it), a bad policy, a request the service refuses
-    assert main([*audit_args(live_server, compas_csv)[:-2], "--label", "nope"]) == 3
-    assert main([*audit_args(live_server, compas_csv), "--policy", str(compas_csv)]) == 3  # CSV is YAML text
-    # 5xx: a gateway in front of the service failing
+def test_a_4xx_answer_exits_3(live_server: str, compas_csv: Path) -> None:
+    assert main([*audit_args(live_server, compas_csv)[:-2], "--label", "nope"]) == 3  # the service names it
+    assert main([*audit_args(live_server, compas_csv), "--policy", str(compas_csv)]) == 3  # not a policy: 422
+
+
+def test_a_5xx_answer_exits_3(compas_csv: Path) -> None:
     def failing(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         start_response("500 INTERNAL SERVER ERROR", [("Content-Type", "application/problem+json")])
         return [b'{"title": "boom", "status": 500}']
 
     with serve(failing) as url:
         assert main(["--retries", "0", *audit_args(url, compas_csv)]) == 3
-    # nothing listening
+
+
+def test_connection_refused_exits_3(compas_csv: Path) -> None:
     assert main(["--retries", "0", *audit_args(f"http://127.0.0.1:{refused_port()}", compas_csv)]) == 3
 
-    # no answer within --timeout
+
+def test_a_timeout_exits_3(app: Flask, compas_csv: Path) -> None:
     def slow(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
         time.sleep(2)
         return app(environ, start_response)

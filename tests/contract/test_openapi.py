@@ -111,6 +111,6 @@ schema = schemathesis.openapi.from_wsgi("/openapi.json", _app())
 
 @schema.parametrize()
 @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
-def test_live_app_conforms_to_its_spec(case: schemathesis.Case) -> None:
+def test_live_app_conforms_to_its_spec(case: schemathesis.Case[Any]) -> None:
     case.call_and_validate(checks=[not_a_server_error, status_code_conformance, content_type_conformance,
                                    response_schema_conformance])

@@ -172,9 +172,9 @@ def test_bad_probe_requests_name_the_field(client: FlaskClient, case: str, chang
 
 
 def test_bad_flip_requests_name_the_field(client: FlaskClient) -> None:
-    base = {"endpoint": {"url": "http://192.0.2.1/", "format": "kserve-v1", "fields": FEATURES[:1]},
-            "profiles": {"records": [{"age": 30, "sex": "F"}, {"age": 40, "sex": "F"}]}}
-    cases = [
+    base: dict[str, Any] = {"endpoint": {"url": "http://192.0.2.1/", "format": "kserve-v1", "fields": FEATURES[:1]},
+                            "profiles": {"records": [{"age": 30, "sex": "F"}, {"age": 40, "sex": "F"}]}}
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"flips": [{"attribute": "sex"}]}, "flips[0].values"),  # only one value present
         ({"flips": [{"attribute": "race"}]}, "flips[0].attribute"),
         ({"flips": [{"attribute": "sex", "values": ["F", "M"], "proxies": {"zip": {"F": "1", "M": "2"}}}]},

@@ -103,9 +103,10 @@ def test_proxies_change_together_with_the_attribute() -> None:
 def test_a_model_backed_audit_equals_the_audit_of_its_predictions(client: FlaskClient, fair_server: str,
                                                                   fair_model: AdultModel, data_dir: Path) -> None:
     test = read_adult(data_dir / "adult" / "adult-test.csv").dropna().head(600)
-    rows = [{"age": int(r.age), "education_num": int(r.education_num), "hours_per_week": int(r.hours_per_week),
-             "capital_gain": int(r.capital_gain), "sex": r.sex, "race": r.race, "income": r.income}
-            for r in test.itertuples()]
+    rows = [{"age": int(r["age"]), "education_num": int(r["education_num"]),
+             "hours_per_week": int(r["hours_per_week"]), "capital_gain": int(r["capital_gain"]), "sex": r["sex"],
+             "race": r["race"], "income": r["income"]}
+            for r in test.to_dict("records")]
     common = {"label": "income", "positive_label": ">50K", "protected": [{"attribute": "sex"}, {"attribute": "race"}]}
     via_model = client.post("/v1/audits", json={
         **common, "data": {"records": rows}, "features": FEATURES,

@@ -49,7 +49,7 @@ def test_the_name_sensitive_model_fails_with_significance(client: FlaskClient, b
 
     def per_profile(group: str) -> np.ndarray:
         rows = [{**p, "first_name": n} for p in profiles for n in groups[group]["names"]]
-        return biased_model.predict(rows).reshape(len(profiles), 9).mean(axis=1)
+        return np.asarray(biased_model.predict(rows).reshape(len(profiles), 9).mean(axis=1))
 
     reference = per_profile("white_male")
     comparisons = by_group(report)

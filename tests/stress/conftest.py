@@ -37,7 +37,7 @@ def credit_server(credit_app: CreditApp) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def reference_records(german: pd.DataFrame) -> list[dict[str, Any]]:
-    return german[REFERENCE].to_dict("records")  # type: ignore[no-any-return]
+    return [{str(k): v for k, v in row.items()} for row in german[REFERENCE].to_dict("records")]
 
 
 @pytest.fixture

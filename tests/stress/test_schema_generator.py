@@ -128,9 +128,9 @@ def test_bad_generator_specs_name_the_field(client: FlaskClient, case: str, chan
 
 def test_bad_search_specs_name_the_field(client: FlaskClient) -> None:
     # a reserved address: a request that passed validation would be refused, not sent
-    base = {"endpoint": {"url": "http://192.0.2.1/", "format": "json"},
+    base: dict[str, Any] = {"endpoint": {"url": "http://192.0.2.1/", "format": "json"},
             "generator": {"schema": {"fields": FIELDS}}}
-    cases = [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"max_probes": 10_000_000}, "max_probes"),
         ({"max_probes": 100_000, "methods": ["directed"]}, "max_probes"),  # x3 with the random baseline
         ({"protected": {"age": [30]}}, "protected.age.value"),  # one value cannot be varied

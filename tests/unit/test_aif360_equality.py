@@ -6,6 +6,7 @@ row, independently, and each group's rates and disparities and each entropy inde
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +17,11 @@ from flask.testing import FlaskClient
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 
+from tests.answers import json_of
 from tests.reference import RATES, BinaryLabelDatasetMetric, ClassificationMetric, RowAudit
 
 TOL = 1e-9
-DISPARITIES = {
+DISPARITIES: dict[str, Callable[[Any], float]] = {
     "equal_opportunity_difference": lambda m: m.equal_opportunity_difference(),
     "average_odds_difference": lambda m: m.average_odds_difference(),
     "false_positive_rate_difference": lambda m: m.false_positive_rate_difference(),
@@ -50,17 +52,17 @@ def _rate_matches(estimate: dict[str, Any], theirs: float) -> bool:
     reports null with reason "zero_denominator" instead, since no one can defend that 0.
     """
     if estimate["value"] is None:
-        return estimate["denominator"] == 0 and estimate["reason"] == "zero_denominator" and (
-            not np.isfinite(theirs) or theirs == 0.0)
-    return abs(estimate["value"] - theirs) <= TOL
+        return bool(estimate["denominator"] == 0 and estimate["reason"] == "zero_denominator" and (
+            not np.isfinite(theirs) or theirs == 0.0))
+    return bool(abs(estimate["value"] - theirs) <= TOL)
 
 
 def _disparity_matches(disparity: dict[str, Any], theirs: float, rates: list[dict[str, Any]]) -> bool:
     """Equal to AIF360, or null where a rate it compares has a zero denominator (see above)."""
     if disparity["value"] is None:
-        return disparity["reason"] in {"zero_denominator", "empty_group"} and any(
-            r["value"] is None for r in rates)
-    return abs(disparity["value"] - theirs) <= TOL
+        return bool(disparity["reason"] in {"zero_denominator", "empty_group"} and any(
+            r["value"] is None for r in rates))
+    return bool(abs(disparity["value"] - theirs) <= TOL)
 
 
 def _check_report(report: dict[str, Any], rows: RowAudit) -> int:
@@ -124,17 +126,18 @@ def test_compas_every_metric_equals_aif360_on_rows(client: FlaskClient, compas: 
                                           {"attribute": "sex"}, {"attribute": "age_cat"}],
             "intersections": [["race", "sex"]]}
     response = client.post("/v1/audits", json=body)
-    assert response.status_code == 200, response.json
+    assert response.status_code == 200, json_of(response)
     rows = RowAudit(frame, ["race", "sex", "age_cat"], frame.y.to_numpy(), frame.high.to_numpy(), favorable=0)
-    assert _check_report(response.json, rows) > 350
+    assert _check_report(json_of(response), rows) > 350
 
 
 @pytest.fixture(scope="module")
 def adult_scored(data_dir: Path) -> pd.DataFrame:
     """Adult test rows scored by a logistic regression trained on Adult train."""
-    read = {"names": ADULT_COLUMNS, "skipinitialspace": True, "na_values": "?"}
-    train = pd.read_csv(data_dir / "adult" / "adult-train.csv", **read).dropna()
-    test = pd.read_csv(data_dir / "adult" / "adult-test.csv", **read).dropna()
+    def read(name: str) -> pd.DataFrame:
+        return pd.read_csv(data_dir / "adult" / name, names=ADULT_COLUMNS, skipinitialspace=True, na_values="?")
+
+    train, test = read("adult-train.csv").dropna(), read("adult-test.csv").dropna()
     numeric = ["age", "education-num", "capital-gain", "capital-loss", "hours-per-week"]
     scaler = StandardScaler().fit(train[numeric])
     model = LogisticRegression(max_iter=500).fit(scaler.transform(train[numeric]), train.income == ">50K")
@@ -159,8 +162,8 @@ def test_adult_model_every_metric_equals_aif360_on_rows(
     if weighted:
         body["weight"] = "fnlwgt"
     response = client.post("/v1/audits", json=body)
-    assert response.status_code == 200, response.json
-    report = response.json
+    assert response.status_code == 200, json_of(response)
+    report = json_of(response)
     banded = frame.assign(age=pd.cut(frame.age, [-np.inf, 25, 45, 65, np.inf], right=False,
                                      labels=["< 25", "[25, 45)", "[45, 65)", ">= 65"]).astype(str))
     rows = RowAudit(banded, ["sex", "race", "age"], frame.income.to_numpy(), frame.pred.to_numpy(), favorable=1,

@@ -3,6 +3,8 @@ simulation with known truth (the size of each test at the bound)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pytest
 from scipy import stats as sps
@@ -26,7 +28,7 @@ Z95 = z_for(0.025)
 COUNTS = [(0, 20, 7, 25), (3, 20, 10, 25), (20, 20, 12, 25), (45, 120, 300, 700), (1, 7, 6, 9)]
 
 
-def arrays(rows: list[tuple[float, ...]]) -> list[np.ndarray]:
+def arrays(rows: Sequence[Sequence[float]]) -> list[np.ndarray]:
     return [np.array(col, float) for col in zip(*rows, strict=True)]
 
 
@@ -50,8 +52,9 @@ def test_mover_r_solves_donner_and_zous_quadratic() -> None:
         if c2 == 0:
             continue
         p1, p2 = c1 / n1, c2 / n2
-        (l1, u1), (l2, u2) = ((float(x) for x in wilson(c, n, Z95)) for c, n in ((c1, n1), (c2, n2)))
-        low, high = (float(x) for x in mover_ratio(c1, n1, c2, n2, Z95))
+        one = [np.asarray(v, float) for v in (c1, n1, c2, n2)]
+        (l1, u1), (l2, u2) = ((float(x) for x in wilson(c, n, Z95)) for c, n in ((one[0], one[1]), (one[2], one[3])))
+        low, high = (float(x) for x in mover_ratio(one[0], one[1], one[2], one[3], Z95))
         ratio = p1 / p2
         # lower: θ² (p2² - (u2 - p2)²) - 2 θ p1 p2 + (p1² - (p1 - l1)²) = 0
         roots = np.roots([p2**2 - (u2 - p2) ** 2, -2 * p1 * p2, p1**2 - (p1 - l1) ** 2]).real

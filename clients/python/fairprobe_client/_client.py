@@ -56,7 +56,8 @@ OPERATIONS: dict[str, tuple[str, type[Report]]] = {
     "stress": ("/v1/stress", StressReport),
     "discrimination": ("/v1/stress/discrimination", DiscriminationReport),
 }
-Data = pd.DataFrame | Sequence[Mapping[str, Any]] | str | Path
+#: rows to send: a DataFrame, records (``frame.to_dict("records")`` too), or the path of a CSV file
+Data = pd.DataFrame | Sequence[Mapping[Any, Any]] | str | Path
 
 
 def _plain(value: Any) -> Any:
