@@ -20,14 +20,7 @@ from werkzeug.wrappers import Request, Response
 
 
 class FaultApp:
-    """Misbehaves by path, answering a constant score when it answers at all.
-
-    /timeout sleeps 3 s; /error500 always 500; /flaky fails the first call of every batch size with 503;
-    /ratelimit answers 429 with Retry-After: 1 to the first call, then works; /garbage is not JSON;
-    /short answers one value too few; /drip sends its body a byte every 0.3 s; /batchfail answers 500 to
-    any call with more than one record; /redirect sends 302 to ``?to=``; /unauthorized answers 401;
-    /badrequest answers 400.
-    """
+    """Misbehaves by path (see the module's docstring), answering a constant score when it answers at all."""
 
     def __init__(self) -> None:
         self.calls: Counter[str] = Counter()

@@ -29,6 +29,7 @@ __all__ = [
     "Estimate",
     "Finding",
     "GroupReport",
+    "Interval",
     "MetricInfo",
     "Name",
     "NameBank",
@@ -103,31 +104,46 @@ def _label(group: Group | None) -> str:
     return " & ".join(f"{k}={v}" for k, v in (group or {}).items())
 
 
+GROUP_COLUMNS = ["group", "n", "kind", "metric", "value", "ci_low", "ci_high", "ci_level", "p_value", "reason"]
+
+
+def _measure_rows(label: str, n: int | None, kind: str, measures: dict[str, Estimate] | dict[str, Disparity]
+                  ) -> list[dict[str, Any]]:
+    """One row per measure of a group: the long format of ``Report.groups_frame``."""
+    return [{"group": label, "n": n, "kind": kind, "metric": metric, "value": m.value, "ci_low": m.ci_low,
+             "ci_high": m.ci_high, "ci_level": m.ci_level, "p_value": getattr(m, "p_value", None),
+             "reason": m.reason} for metric, m in measures.items()]
+
+
 # ------------------------------------------------------------------ shared pieces
 
 
 @dataclasses.dataclass(frozen=True)
-class Estimate:
+class Interval:
+    """A value with its interval; ``reason`` says why the value is null when it is."""
+
     value: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
     ci_level: float | None = None
     ci_method: str | None = None
-    numerator: float | None = None
-    denominator: float | None = None
     reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
-class Disparity:
-    value: float | None = None
-    ci_low: float | None = None
-    ci_high: float | None = None
-    ci_level: float | None = None
-    ci_method: str | None = None
+class Estimate(Interval):
+    """A group's rate or mean, with the weighted counts it was computed from."""
+
+    numerator: float | None = None
+    denominator: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Disparity(Interval):
+    """A group against its reference, with the test of parity."""
+
     p_value: float | None = None
     test: str | None = None
-    reason: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,7 +268,7 @@ class Report:
 
     def groups_frame(self) -> pd.DataFrame:
         """One row per group and measure (long format); reports without groups give an empty frame."""
-        return pd.DataFrame(columns=["group", "kind", "metric", "value", "ci_low", "ci_high"])
+        return pd.DataFrame(columns=GROUP_COLUMNS)
 
     def to_frame(self, table: Literal["findings", "groups"] = "findings") -> pd.DataFrame:
         """The findings (default) or the per-group table as a pandas DataFrame."""
@@ -317,15 +333,9 @@ class AuditReport(Report):
     warnings: list[str] = dataclasses.field(default_factory=list)
 
     def groups_frame(self) -> pd.DataFrame:
-        rows = []
-        for g in self.groups:
-            for kind, measures in (("rate", g.metrics), ("disparity", g.disparities)):
-                for metric, m in measures.items():
-                    rows.append({"group": g.label, "n": g.n, "share": g.share, "kind": kind, "metric": metric,
-                                 "value": m.value, "ci_low": m.ci_low, "ci_high": m.ci_high, "ci_level": m.ci_level,
-                                 "p_value": getattr(m, "p_value", None), "reason": m.reason})
-        return pd.DataFrame(rows, columns=["group", "n", "share", "kind", "metric", "value", "ci_low", "ci_high",
-                                           "ci_level", "p_value", "reason"])
+        rows = [row for g in self.groups for row in (*_measure_rows(g.label, g.n, "rate", g.metrics),
+                                                     *_measure_rows(g.label, g.n, "disparity", g.disparities))]
+        return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 
 # ------------------------------------------------------------------ probes
@@ -383,11 +393,8 @@ class ProbeReport(Report):
     probe: ProbeRecord = dataclasses.field(default_factory=ProbeRecord)
 
     def groups_frame(self) -> pd.DataFrame:
-        rows = [{"group": c.label, "n": c.n, "kind": "paired", "metric": metric, "value": m.value,
-                 "ci_low": m.ci_low, "ci_high": m.ci_high, "ci_level": m.ci_level, "p_value": m.p_value,
-                 "reason": m.reason} for c in self.comparisons for metric, m in c.metrics.items()]
-        return pd.DataFrame(rows, columns=["group", "n", "kind", "metric", "value", "ci_low", "ci_high", "ci_level",
-                                           "p_value", "reason"])
+        rows = [row for c in self.comparisons for row in _measure_rows(c.label, c.n, "paired", c.metrics)]
+        return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 
 # ------------------------------------------------------------------ stress tests and searches
@@ -440,15 +447,9 @@ class StressReport(Report):
     stress: SearchRecord = dataclasses.field(default_factory=SearchRecord)
 
     def groups_frame(self) -> pd.DataFrame:
-        rows = []
-        for g in self.groups:
-            for kind, measures in (("rate", g.metrics), ("disparity", g.disparities)):
-                for metric, m in measures.items():
-                    rows.append({"group": g.label, "n": g.answered, "kind": kind, "metric": metric, "value": m.value,
-                                 "ci_low": m.ci_low, "ci_high": m.ci_high, "ci_level": m.ci_level,
-                                 "p_value": getattr(m, "p_value", None), "reason": m.reason})
-        return pd.DataFrame(rows, columns=["group", "n", "kind", "metric", "value", "ci_low", "ci_high", "ci_level",
-                                           "p_value", "reason"])
+        rows = [row for g in self.groups for row in (*_measure_rows(g.label, g.answered, "rate", g.metrics),
+                                                     *_measure_rows(g.label, g.answered, "disparity", g.disparities))]
+        return pd.DataFrame(rows, columns=GROUP_COLUMNS)
 
 
 @dataclasses.dataclass(frozen=True)
