@@ -121,7 +121,7 @@ CASES: list[tuple[str, Send, int, str]] = [
     ("text sample weights", as_json(body(weight="race")), 422, "weight"),
     ("score outside [0, 1]", as_json(body(score="score", data=rows(score=[0.1, 1.5, 0.2, 0.3, 0.4, 0.5]))), 422,
      "score"),
-    ("score without threshold or prediction", as_json(body(prediction=None, score="score")), 422, "prediction"),
+    ("score without threshold or prediction", as_json(body(prediction=None, score="score")), 422, "threshold"),
     ("threshold out of range", as_json(body(prediction=None, score="score", threshold=2)), 422, "threshold"),
     ("protected column mixing types", as_json(body(data=rows(race=["a", 1, "b", "b", "a", "b"]))), 422,
      "protected[0].attribute"),

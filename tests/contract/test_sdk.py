@@ -85,6 +85,27 @@ def test_the_same_audit_as_json_rows_as_a_csv_upload_and_as_records(live_server:
     assert african_american.metrics["selection_rate"].value == pytest.approx(expected, abs=1e-12)
 
 
+def test_diagnostic_sections_are_typed_and_send_their_columns(live_server: str, compas: pd.DataFrame) -> None:
+    frame = high_risk(compas)
+    with Client(live_server, timeout=60) as client:
+        report = client.audit(frame, label="two_year_recid", prediction="high", favorable=0, protected=[RACE],
+                              features=["sex", "age_cat"],
+                              conditioning=[{"attribute": "priors_count", "bins": [1, 4, 10]}],
+                              diagnostics=["composition", "conditional", "subgroups"])
+    assert [s.name for s in report.diagnostics] == ["composition", "conditional", "subgroups"]
+    strata = report.section("conditional").table("strata")
+    # the conditioning column was sent although it plays no other part: its four bands are there
+    assert {next(iter(s.values())) for s in strata["stratum"]} == {"< 1", "[1, 4)", "[4, 10)", ">= 10"}
+    # a hand count of one stratum's favorable rate (not labelled high-risk) for African-American defendants
+    band = frame[(frame.priors_count >= 1) & (frame.priors_count < 4) & (frame.race == "African-American")]
+    row = strata[(strata["stratum"] == {"priors_count": "[1, 4)"})
+                 & (strata["group"] == {"race": "African-American"})].iloc[0]
+    assert row["n"] == len(band) and row["favorable_rate"] == pytest.approx((band.high == 0).mean(), abs=1e-12)
+    assert all(isinstance(f, Finding) for f in report.section("subgroups").findings)
+    with pytest.raises(KeyError, match="not asked for"):
+        report.section("proxies")
+
+
 def test_pandas_missing_values_become_null_and_the_problem_names_the_field(live_server: str) -> None:
     frame = pd.DataFrame({"g": pd.array(["a", pd.NA, "b"], dtype="string"), "y": [1, 0, 1], "p": [1, 1, 0],
                           "when": [pd.Timestamp("2024-01-01"), pd.NaT, pd.Timestamp("2024-01-03")],

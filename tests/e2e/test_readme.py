@@ -77,7 +77,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, data_dir: Path) -> Iterator[D
             try:
                 if requests.get(service + "/readyz", timeout=2).ok and requests.get(models + "/", timeout=2).ok:
                     break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # still starting, or busy training
                 pass
             assert time.monotonic() < deadline, "make demo did not come up:\n" + log.read_text()
             time.sleep(0.5)

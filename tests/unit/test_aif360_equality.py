@@ -99,6 +99,12 @@ def _check_report(report: dict[str, Any], rows: RowAudit) -> int:
             for name in ("statistical_parity_difference", "disparate_impact"):
                 assert _close(group["disparities"][name]["value"], getattr(fm, name)()), (group["label"], name)
                 checked += 1
+            # the label disparities: AIF360's dataset metric on the true labels, favorable label as positive
+            fd = BinaryLabelDatasetMetric(fav_truth, unprivileged_groups=unpriv, privileged_groups=priv)
+            for name in ("statistical_parity_difference", "disparate_impact"):
+                assert _close(group["disparities"]["label_" + name]["value"], getattr(fd, name)()), \
+                    (group["label"], name)
+                checked += 1
     for index in report["indices"]:
         t, p = rows.datasets(float(rows.favorable), index["attributes"])
         m = ClassificationMetric(t, p)

@@ -21,6 +21,7 @@ from fairprobe_client._models import (
     Accounting,
     AuditReport,
     Catalogue,
+    DiagnosticSection,
     DiscriminationReport,
     Disparity,
     Estimate,
@@ -29,6 +30,7 @@ from fairprobe_client._models import (
     NameBank,
     ProbeReport,
     Report,
+    SkippedSection,
     StressReport,
 )
 
@@ -47,6 +49,7 @@ __all__ = [
     "BadRequestError",
     "Catalogue",
     "Client",
+    "DiagnosticSection",
     "DiscriminationReport",
     "Disparity",
     "Estimate",
@@ -62,6 +65,7 @@ __all__ = [
     "Report",
     "ServerError",
     "ServiceBusyError",
+    "SkippedSection",
     "StressReport",
     "UnprocessableEntityError",
     "__version__",

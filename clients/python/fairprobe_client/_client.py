@@ -288,6 +288,7 @@ class Client:
         body = self.audit_fields(label=label, protected=protected, **fields)
         used = [body.get(role) for role in ("label", "prediction", "score", "count", "weight")]
         used += [p["attribute"] for p in body["protected"]] + list(body.get("features") or [])
+        used += [c["attribute"] for c in body.get("conditioning") or [] if isinstance(c, Mapping)]
         # a column the frame lacks is left for the server to name in its problem response
         names = list(dict.fromkeys(c for c in used if isinstance(c, str) and c in frame.columns))
         return {"data": {"columns": _columns(frame[names])}, **body}

@@ -21,6 +21,7 @@ __all__ = [
     "Causal",
     "Comparison",
     "DecisionRuleInfo",
+    "DiagnosticSection",
     "Directed",
     "DiscriminationExample",
     "DiscriminationReport",
@@ -43,6 +44,7 @@ __all__ = [
     "Report",
     "Rule",
     "SearchRecord",
+    "SkippedSection",
     "StressGroup",
     "StressReport",
     "Summary",
@@ -324,6 +326,32 @@ class AuditRecord:
 
 
 @dataclasses.dataclass(frozen=True)
+class DiagnosticSection:
+    """Why a gap exists: one diagnostic section (composition, missingness, amplification, conditional,
+    proxies, subgroups). ``tables`` hold its measurements as rows; ``findings`` are judged by the same rule
+    as the audit's (``in_verdict`` is false for advice)."""
+
+    name: str = ""
+    method: str = ""
+    needs_rows: bool = False
+    tables: dict[str, list[dict[str, Any]]] = dataclasses.field(default_factory=dict)
+    findings: list[Finding] = dataclasses.field(default_factory=list)
+    notes: list[str] = dataclasses.field(default_factory=list)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One of the section's tables as a DataFrame (nested objects stay as dicts)."""
+        return pd.DataFrame(self.tables.get(name, []))
+
+
+@dataclasses.dataclass(frozen=True)
+class SkippedSection:
+    """A diagnostic section that did not run, and why."""
+
+    name: str = ""
+    reason: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
 class AuditReport(Report):
     groups: list[GroupReport] = dataclasses.field(default_factory=list)
     indices: list[AttributeIndex] = dataclasses.field(default_factory=list)
@@ -331,6 +359,16 @@ class AuditReport(Report):
     audit: AuditRecord = dataclasses.field(default_factory=AuditRecord)
     scoring: Accounting | None = None
     warnings: list[str] = dataclasses.field(default_factory=list)
+    diagnostics: list[DiagnosticSection] = dataclasses.field(default_factory=list)
+    skipped: list[SkippedSection] = dataclasses.field(default_factory=list)
+
+    def section(self, name: str) -> DiagnosticSection:
+        """The diagnostic section ``name``; a KeyError names why it did not run when it did not."""
+        for section in self.diagnostics:
+            if section.name == name:
+                return section
+        reason = next((s.reason for s in self.skipped if s.name == name), "it was not asked for")
+        raise KeyError(f"no {name} section: {reason}")
 
     def groups_frame(self) -> pd.DataFrame:
         rows = [row for g in self.groups for row in (*_measure_rows(g.label, g.n, "rate", g.metrics),

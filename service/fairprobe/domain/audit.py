@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum, StrEnum
 from typing import Any
 
 import pandas as pd
 
+from fairprobe.domain.diagnostics import DiagnosticsRequest
 from fairprobe.domain.endpoint import EndpointSpec
 from fairprobe.domain.groups import Label, ProtectedAttribute
 from fairprobe.domain.policy import Policy
@@ -79,3 +80,10 @@ class AuditRequest:
     seed: int
     endpoint: EndpointSpec | None = None  # score the rows through this model instead of a prediction column
     features: tuple[Mapping[str, Any], ...] = ()  # with an endpoint: one record per row, as sent to the model
+    predicted: bool = True  # False: a data-only audit (labels and groups, no model yet); PREDICTION copies LABEL
+    #: the columns the diagnostics examine (features, conditioning columns), as given, row-aligned with ``frame``
+    extra: pd.DataFrame | None = None
+    feature_names: tuple[str, ...] = ()  # the columns of ``extra`` that are features (not conditioning)
+    #: protected columns of the rows whose label is missing (``missing_labels: exclude``): label completeness
+    unlabelled: pd.DataFrame | None = None
+    diagnostics: DiagnosticsRequest = field(default_factory=DiagnosticsRequest)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from fairprobe.domain.endpoint import Accounting
 from fairprobe.domain.groups import GroupKey, Label
@@ -182,3 +183,5 @@ class AuditReport:
     audit: AuditRecord
     scoring: Accounting | None = None  # when the rows were scored through a model endpoint
     warnings: tuple[str, ...] = ()  # what the caller should check: defaulted roles and the like
+    diagnostics: tuple[Any, ...] = ()  # domain.diagnostics.Section: why a gap exists
+    skipped: tuple[Any, ...] = ()  # domain.diagnostics.Skipped: sections that did not run, and why

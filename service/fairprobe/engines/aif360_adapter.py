@@ -75,6 +75,8 @@ DIFFERENCE_OF = {
 }
 #: disparities whose direction is set by the favorable prediction
 FAVORABLE_METHODS = ("statistical_parity_difference", "disparate_impact")
+#: the same two on the labels: BinaryLabelDatasetMetric's, over the favorable label's base rate
+LABEL_METHODS = {"label_statistical_parity_difference": "difference", "label_disparate_impact": "ratio"}
 
 _NO_GROUP = -1.0  # a code no cell has: the "privileged" side when a reference is measured alone
 
@@ -195,6 +197,9 @@ def group_metrics(
                         created.append(fav_metric)
                     for name in FAVORABLE_METHODS:
                         disparities[name] = float(getattr(fav_metric, name)())
+                    for name, method in LABEL_METHODS.items():
+                        # the dataset metric's SPD / DI: ClassificationMetric overrides them with predictions
+                        disparities[name] = float(getattr(fav_metric, method)(fav_metric.base_rate))
                 results.append(GroupMetrics(rates, disparities))
     finally:
         _forget(created)

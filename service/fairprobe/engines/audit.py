@@ -30,7 +30,8 @@ from fairprobe.domain.findings import (
 from fairprobe.domain.policy import Bound, Rule
 from fairprobe.engines import measures
 from fairprobe.engines.aif360_adapter import AIF360_VERSION, group_metrics
-from fairprobe.engines.catalogue import DISPARITIES, higher_favours
+from fairprobe.engines.catalogue import DISPARITIES, LABEL_DISPARITIES, RATES, higher_favours
+from fairprobe.engines.diagnostics import diagnose
 from fairprobe.engines.groups import Partition, partitions
 from fairprobe.engines.policy import Candidate, judge, verdict
 from fairprobe.errors import ModelUnavailable, ValidationFailed
@@ -131,6 +132,9 @@ class DatasetAudit:
             gaps = measures.disparities(part, values, counts, alpha)
             if SCORE in frame:
                 self._add_scores(part, codes, names, frame, rates, alpha)
+            if not request.predicted:  # a data-only audit: the labels' measures only
+                rates = [{k: v for k, v in r.items() if k == "base_rate"} for r in rates]
+                gaps = [{k: v for k, v in g.items() if k in LABEL_DISPARITIES} for g in gaps]
             for i, key in enumerate(part.keys):
                 weighted_n = float(part.table.weight[i].sum())
                 groups.append(GroupReport(
@@ -141,13 +145,15 @@ class DatasetAudit:
             candidates += self._candidates(request, part, rates, gaps, counts)
 
         findings = judge(candidates, request.policy)
+        sections, skipped = diagnose(request, parts)
+        counted = [f for section in sections for f in section.findings if f.in_verdict]
         roles = request.roles
         return AuditReport(
-            verdict=verdict(findings),
+            verdict=verdict((*findings, *counted)),
             findings=findings,
             groups=tuple(groups),
-            indices=tuple(self._indices(part, fav_pos) for part in parts),
-            overall=self._overall(table, fav_pos),
+            indices=tuple(self._indices(part, fav_pos) for part in parts) if request.predicted else (),
+            overall=self._overall(table, fav_pos) if request.predicted else {},
             audit=AuditRecord(
                 request_id=self.request_id,
                 created_at=self.clock().isoformat(timespec="seconds"),
@@ -166,6 +172,8 @@ class DatasetAudit:
                 partitions=tuple((part.attributes, part.keys[part.reference]) for part in parts),
             ),
             warnings=_warnings(request),
+            diagnostics=sections,
+            skipped=skipped,
         )
 
     def _check_size(self, request: AuditRequest, parts: list[Partition]) -> None:
@@ -266,7 +274,10 @@ class DatasetAudit:
 
 
 def _applies(rule: Rule, part: Partition) -> bool:
-    """Whether ``rule`` judges the groups of ``part`` (its attributes, intersections or not)."""
+    """Whether ``rule`` judges the groups of ``part`` (its attributes, intersections or not); rules on a
+    diagnostic section's measures are that section's."""
+    if rule.metric not in DISPARITIES and rule.metric not in RATES:
+        return False
     if len(part.attributes) > 1 and not rule.intersections:
         return False
     return rule.attributes is None or set(part.attributes) <= set(rule.attributes)
@@ -274,6 +285,12 @@ def _applies(rule: Rule, part: Partition) -> bool:
 
 def _warnings(request: AuditRequest) -> tuple[str, ...]:
     out = []
+    if not request.predicted:
+        out.append("no prediction, score or endpoint was given: this is a data-only audit of the labels (historical "
+                   "and selection bias); it judges label measures only")
+    if request.unlabelled is not None:
+        out.append(f"{len(request.unlabelled)} rows without a label were left out of the audit (missing_labels: "
+                   "exclude); the missingness section reports label completeness by group")
     if not request.roles.favorable_given:
         out.append(f"favorable was not given, so the prediction {request.roles.positive_label!r} (positive_label) "
                    "is taken as the one that benefits the person; if it harms them (a risk flag, a denial), "
@@ -297,7 +314,8 @@ def score_rows(request: AuditRequest, scorer: Scorer) -> tuple[AuditRequest, Acc
     if request.endpoint is not None and request.endpoint.output is Output.SCORE and \
             bool(((scores >= 0) & (scores <= 1)).all()):
         frame[SCORE] = scores
-    return replace(request, frame=frame), scored.accounting
+    extra = None if request.extra is None else request.extra.loc[answered].reset_index(drop=True)
+    return replace(request, frame=frame, extra=extra), scored.accounting
 
 
 def _score_estimate(

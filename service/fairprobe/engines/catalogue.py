@@ -10,11 +10,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from fairprobe.domain.diagnostics import SectionName
+from fairprobe.domain.policy import Bound, Rule
+
 __all__ = [
     "CATALOGUE",
     "DECISION_RULES",
+    "DIAGNOSTIC_METRICS",
     "DISPARITIES",
+    "FAVORABLE_LABEL_RATE",
     "FAVORABLE_RATE",
+    "LABEL_DISPARITIES",
     "RATES",
     "DisparityDef",
     "MetricInfo",
@@ -50,7 +56,7 @@ class DisparityDef:
 @dataclass(frozen=True, slots=True)
 class MetricInfo:
     name: str
-    kind: Literal["rate", "disparity", "index", "score", "probe", "stress", "search"]
+    kind: Literal["rate", "disparity", "index", "score", "probe", "stress", "search", "diagnostic"]
     definition: str
     ideal: float | None
     worse: Worse
@@ -62,6 +68,9 @@ class MetricInfo:
 #: the favorable-prediction rate: ``selection_rate`` when the favorable prediction is the positive label,
 #: otherwise its complement. Only SPD and disparate impact use it.
 FAVORABLE_RATE = "favorable_rate"
+#: the favorable-*label* rate: the share whose actual outcome is the favorable one (historical bias in the
+#: labels). The label disparities use it; they need no prediction, so they judge data before a model exists.
+FAVORABLE_LABEL_RATE = "favorable_label_rate"
 
 RATES: dict[str, RateDef] = {
     "base_rate": RateDef((FN, TP), ALL),
@@ -83,6 +92,11 @@ def favorable_cells(favorable_is_positive: bool) -> RateDef:
     return RateDef((FP, TP), ALL) if favorable_is_positive else RateDef((TN, FN), ALL)
 
 
+def favorable_label_cells(favorable_is_positive: bool) -> RateDef:
+    """Cells of the favorable-label rate."""
+    return RateDef((FN, TP), ALL) if favorable_is_positive else RateDef((TN, FP), ALL)
+
+
 DISPARITIES: dict[str, DisparityDef] = {
     "statistical_parity_difference": DisparityDef(FAVORABLE_RATE, "difference"),
     "disparate_impact": DisparityDef(FAVORABLE_RATE, "ratio"),
@@ -92,6 +106,37 @@ DISPARITIES: dict[str, DisparityDef] = {
     "false_negative_rate_difference": DisparityDef("false_negative_rate", "difference"),
     "positive_predictive_value_difference": DisparityDef("positive_predictive_value", "difference"),
     "accuracy_difference": DisparityDef("accuracy", "difference"),
+    "label_statistical_parity_difference": DisparityDef(FAVORABLE_LABEL_RATE, "difference"),
+    "label_disparate_impact": DisparityDef(FAVORABLE_LABEL_RATE, "ratio"),
+}
+
+#: disparities of the labels alone: the only ones a data-only audit (no predictions) judges
+LABEL_DISPARITIES = ("label_statistical_parity_difference", "label_disparate_impact")
+
+
+@dataclass(frozen=True, slots=True)
+class DiagnosticMetric:
+    """A measure a diagnostic section judges: its section, and the rule it is judged by when the policy has
+    none on it (advice: such findings stay out of the verdict)."""
+
+    section: SectionName
+    default: Rule
+
+
+#: every metric a diagnostic section turns into findings
+DIAGNOSTIC_METRICS: dict[str, DiagnosticMetric] = {
+    name: DiagnosticMetric(section, Rule(name, bound, threshold))
+    for name, section, bound, threshold in (
+        ("representation_ratio", SectionName.COMPOSITION, Bound.MIN, 0.8),
+        ("missing_rate_difference", SectionName.MISSINGNESS, Bound.MAX_ABS, 0.05),
+        ("label_completeness_difference", SectionName.MISSINGNESS, Bound.MAX_ABS, 0.05),
+        ("bias_amplification", SectionName.AMPLIFICATION, Bound.MAX_ABS, 0.05),
+        ("conditional_statistical_parity_difference", SectionName.CONDITIONAL, Bound.MAX_ABS, 0.1),
+        ("conditional_disparate_impact", SectionName.CONDITIONAL, Bound.MIN, 0.8),
+        ("proxy_association", SectionName.PROXIES, Bound.MAX, 0.3),
+        ("proxy_auc", SectionName.PROXIES, Bound.MAX, 0.7),
+        ("subgroup_statistical_parity_difference", SectionName.SUBGROUPS, Bound.MIN, -0.1),
+    )
 }
 
 _CM = "aif360.metrics.ClassificationMetric."
@@ -102,6 +147,7 @@ _DIFF = ("newcombe_hybrid_score", "two_proportion_z_pooled or fisher_exact (expe
 #: (when the positive prediction is the favorable one), "negative" (when it is not), or absent (neither)
 _FAVOURS = {
     FAVORABLE_RATE: "favorable",
+    FAVORABLE_LABEL_RATE: "favorable",
     "selection_rate": "positive",
     "true_positive_rate": "positive",
     "false_positive_rate": "positive",
@@ -164,6 +210,14 @@ CATALOGUE: dict[str, MetricInfo] = {
                    "further_from_ideal", _CM + "difference(positive_predictive_value)", *_DIFF),
         MetricInfo("accuracy_difference", "disparity", "accuracy(group) − accuracy(reference)", 0.0,
                    "further_from_ideal", _CM + "difference(accuracy)", *_DIFF),
+        MetricInfo("label_statistical_parity_difference", "disparity",
+                   "P(y = fav | group) − P(y = fav | reference): historical bias in the labels; SageMaker "
+                   "Clarify's difference in positive proportions of labels (DPL) is its negative, with the "
+                   "reference as facet a", 0.0, "further_from_ideal",
+                   "aif360.metrics.BinaryLabelDatasetMetric.statistical_parity_difference", *_DIFF),
+        MetricInfo("label_disparate_impact", "disparity",
+                   "P(y = fav | group) / P(y = fav | reference)", 1.0, "further_from_ideal",
+                   "aif360.metrics.BinaryLabelDatasetMetric.disparate_impact", "mover_r_wilson", _DIFF[1]),
         MetricInfo("generalized_entropy_index", "index",
                    "1/(n α(α−1)) Σ[(b/μ)^α − 1], α = 2, b = ŷ_fav − y_fav + 1", 0.0, "higher",
                    _CM + "generalized_entropy_index", None, None),
@@ -197,6 +251,52 @@ CATALOGUE: dict[str, MetricInfo] = {
                    "paired_t_test_vs_bound / newcombe_score_test_vs_bound; parity: exact sign test / z or Fisher"),
         MetricInfo("true_positive_rate_difference", "stress", "TPR(group) − TPR(reference) against the "
                    "generator's truth rule", 0.0, "further_from_ideal", None, *_DIFF),
+        MetricInfo("representation_ratio", "diagnostic", "share(group) / expected_share(group), with a Pearson "
+                   "chi-square goodness-of-fit test per attribute (composition section; selection bias)", 1.0,
+                   "lower", None, "clopper_pearson_scaled", "exact_binomial_vs_bound"),
+        MetricInfo("class_imbalance", "diagnostic", "(n_a − n_d) / (n_a + n_d), a = reference, d = group "
+                   "(SageMaker Clarify pre-training bias: CI)", 0.0, "further_from_ideal", None,
+                   "wilson (of n_d / (n_a + n_d), mapped)", None),
+        MetricInfo("difference_in_positive_proportions_in_labels", "diagnostic", "q_a − q_d, q = P(y = fav) "
+                   "(SageMaker Clarify: DPL; the negative of label_statistical_parity_difference)", 0.0,
+                   "further_from_ideal", None, "newcombe_hybrid_score", None),
+        MetricInfo("kl_divergence", "diagnostic", "Σ_y P_a(y) ln(P_a(y) / P_d(y)) over the label (SageMaker "
+                   "Clarify: KL), in nats", 0.0, "higher", None, None, None),
+        MetricInfo("js_divergence", "diagnostic", "½[KL(P_a ‖ M) + KL(P_d ‖ M)], M = (P_a + P_d) / 2 (SageMaker "
+                   "Clarify: JS)", 0.0, "higher", None, None, None),
+        MetricInfo("ks_distance", "diagnostic", "max_y |P_a(y) − P_d(y)| (SageMaker Clarify: KS; |DPL| for a "
+                   "binary label)", 0.0, "higher", None, None, None),
+        MetricInfo("missing_rate_difference", "diagnostic", "P(feature missing | group) − P(feature missing | "
+                   "reference); per feature a chi-square (or Fisher exact) test of independence and Cramér's V "
+                   "(missingness section; measurement bias)", 0.0, "further_from_ideal", None, *_DIFF),
+        MetricInfo("label_completeness_difference", "diagnostic", "P(label recorded | group) − P(label recorded | "
+                   "reference), with missing_labels: exclude (the Label Completeness KPI)", 0.0,
+                   "further_from_ideal", None, *_DIFF),
+        MetricInfo("bias_amplification", "diagnostic", "[P(ŷ = fav | g) − P(y = fav | g)] − [P(ŷ = fav | ref) − "
+                   "P(y = fav | ref)]: the predictions' SPD minus the labels' (amplification section)", 0.0,
+                   "further_from_ideal", None, "welch_t", "welch_t_test_vs_bound"),
+        MetricInfo("conditional_statistical_parity_difference", "diagnostic", "Mantel–Haenszel risk difference "
+                   "Σ_k w_k (p_gk − p_rk) / Σ_k w_k, w_k = n_gk n_rk / n_k, over strata of the conditioning columns "
+                   "(Greenland & Robins 1985; Sato 1989 variance)", 0.0, "further_from_ideal", None, "wald (Sato)",
+                   "wald_z_test_vs_bound; parity: cochran_mantel_haenszel"),
+        MetricInfo("conditional_disparate_impact", "diagnostic", "Mantel–Haenszel risk ratio Σ_k a_k n_rk / n_k ÷ "
+                   "Σ_k c_k n_gk / n_k (Greenland–Robins variance of its log)", 1.0, "further_from_ideal", None,
+                   "wald on the log scale", "wald_z_test_vs_bound; parity: cochran_mantel_haenszel"),
+        MetricInfo("conditional_demographic_disparity", "diagnostic", "Σ_k n_k DD_k / n, DD_k = P(group | "
+                   "unfavorable, k) − P(group | favorable, k) (SageMaker Clarify: CDD)", 0.0, "higher", None,
+                   None, None),
+        MetricInfo("proxy_association", "diagnostic", "Cramér's V = sqrt(χ² / (n (min(r, c) − 1))) for a "
+                   "categorical feature, correlation ratio η = sqrt(SS_between / SS_total) for a numeric one, "
+                   "against a protected attribute (proxies section)", 0.0, "higher", None,
+                   "noncentral chi-square (V) or F (η) inversion (Smithson 2003)",
+                   "noncentral_chi2_or_f_vs_bound"),
+        MetricInfo("proxy_auc", "diagnostic", "one-vs-rest AUC of a cross-validated classifier predicting the "
+                   "protected attribute from the features (adversarial predictability)", 0.5, "higher", None,
+                   "hanley_mcneil (wald)", "wald_z_test_vs_bound"),
+        MetricInfo("subgroup_statistical_parity_difference", "diagnostic", "P(fav | subgroup) − P(fav | everyone "
+                   "else), over every subgroup of up to max_depth conditions with one on a protected attribute; "
+                   "BH over all tested (subgroups section)", 0.0, "lower", None, "newcombe_hybrid_score",
+                   "newcombe_score_test_vs_bound; scan: pooled_z_one_sided_disadvantage"),
         MetricInfo("causal_discrimination_rate", "search", "share of random profiles whose decision changes "
                    "across the protected values, all else equal (Galhotra et al. 2017, Themis)", 0.0, "higher",
                    None, "clopper_pearson (findings), wilson (search rates)", "exact_binomial_vs_bound"),

@@ -47,10 +47,12 @@ def _more_data(f: Finding, policy: Policy, *, paired: bool) -> str:
             f"decide it at the observed rates ({power}).")
 
 
-def explain(f: Finding, policy: Policy, *, paired: bool = False) -> str:
+def explain(f: Finding, policy: Policy, *, paired: bool = False, subject: str | None = None) -> str:
     """The finding in words; every number printed is one of the finding's fields."""
     metric = f.rule.metric + (" relative gap" if f.rule.bound is Bound.MAX_RELATIVE_GAP else "")
-    if paired:
+    if subject is not None:
+        who = subject
+    elif paired:
         who = f"{f.group.label} against {f.reference.label} on the same {f.n} profiles"
     else:
         who = f"Group {f.group.label} (n={f.n}) against {f.reference.label} (n={f.reference_n})"

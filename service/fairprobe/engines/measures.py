@@ -14,7 +14,15 @@ import numpy as np
 
 from fairprobe.domain.findings import Disparity, Estimate, Reason
 from fairprobe.engines.aif360_adapter import GroupMetrics
-from fairprobe.engines.catalogue import DISPARITIES, FAVORABLE_RATE, RATES, RateDef, favorable_cells
+from fairprobe.engines.catalogue import (
+    DISPARITIES,
+    FAVORABLE_LABEL_RATE,
+    FAVORABLE_RATE,
+    RATES,
+    RateDef,
+    favorable_cells,
+    favorable_label_cells,
+)
 from fairprobe.engines.groups import Partition
 from fairprobe.stats import proportions
 from fairprobe.stats.bounds import AverageOdds, Measure, RateDifference, RateRatio
@@ -58,6 +66,7 @@ def effective_counts(part: Partition, favorable_is_positive: bool) -> EffectiveC
     out: EffectiveCounts = {}
     rates = dict(RATES)
     rates[FAVORABLE_RATE] = favorable_cells(favorable_is_positive)
+    rates[FAVORABLE_LABEL_RATE] = favorable_label_cells(favorable_is_positive)
     for name, rate in rates.items():
         num_w, den_w = _cell_sums(part, part.table.weight, rate)
         _, den_w2 = _cell_sums(part, part.table.weight_sq, rate)

@@ -54,7 +54,7 @@ from fairprobe.engines.explain import explain
 from fairprobe.stats.bounds import Measure, scale_to_reach, signed_limits, tails, z_for
 from fairprobe.stats.fdr import benjamini_hochberg
 
-__all__ = ["DEFAULT_RULES", "Candidate", "judge", "verdict"]
+__all__ = ["DEFAULT_RULES", "LABEL_RULES", "Candidate", "judge", "verdict"]
 
 #: applied when a request brings no policy: the four-fifths rule and 10-point gaps, every attribute
 DEFAULT_RULES: tuple[Rule, ...] = (
@@ -62,6 +62,11 @@ DEFAULT_RULES: tuple[Rule, ...] = (
     Rule("statistical_parity_difference", Bound.MAX_ABS, 0.1),
     Rule("equal_opportunity_difference", Bound.MAX_ABS, 0.1),
     Rule("average_odds_difference", Bound.MAX_ABS, 0.1),
+)
+#: a data-only audit's default (labels, no model): the same two bounds on the labels' favorable rate
+LABEL_RULES: tuple[Rule, ...] = (
+    Rule("label_disparate_impact", Bound.MIN, 0.8),
+    Rule("label_statistical_parity_difference", Bound.MAX_ABS, 0.1),
 )
 
 
@@ -91,6 +96,7 @@ class Candidate:
     higher_favours: bool | None = None
     paired: bool = False
     reason: Reason | None = None  # why the value is undefined, when it is
+    subject: str | None = None  # who is compared, in words, when it is not a group against its reference
 
     @property
     def intersection(self) -> bool:
@@ -266,7 +272,7 @@ def _finding(c: Candidate, t: _Tested | None, reason: Reason | None, p_raw: floa
         reference_n_to_decide=math.ceil(scale * c.reference_n) if scale is not None else None,
         in_verdict=_counts(c, reason, policy),
     )
-    return replace(finding, explanation=explain(finding, policy, paired=c.paired))
+    return replace(finding, explanation=explain(finding, policy, paired=c.paired, subject=c.subject))
 
 
 def _status(c: Candidate, t: _Tested | None, reason: Reason | None, p_raw: float | None, p_adj: float | None,

@@ -9,9 +9,18 @@ import pandas as pd
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, ColumnRoles, DataKind, Role
+from fairprobe.domain.diagnostics import (
+    NEEDS_ROWS,
+    ConditioningColumn,
+    DiagnosticsRequest,
+    ScanOptions,
+    SectionName,
+)
 from fairprobe.domain.groups import ProtectedAttribute
+from fairprobe.domain.policy import Rule
+from fairprobe.engines.catalogue import DIAGNOSTIC_METRICS, LABEL_DISPARITIES
 from fairprobe.engines.groups import all_combinations
-from fairprobe.engines.policy import DEFAULT_RULES
+from fairprobe.engines.policy import DEFAULT_RULES, LABEL_RULES
 from fairprobe.schemas import columns
 from fairprobe.schemas.endpoint import EndpointSchema
 from fairprobe.schemas.limits import check_probe_budget, current_limits
@@ -61,6 +70,28 @@ class ProtectedSchema(Schema):
         )
 
 
+class ConditioningSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    attribute = fields.String(required=True, validate=validate.Length(min=1), metadata={
+        "description": "A legitimate factor to hold fixed (a risk band, product eligibility)."})
+    bins = fields.List(Bounded(), validate=validate.Length(min=1, max=50),
+                       metadata={"description": "Bin edges for a numeric column: right-open bands."})
+
+
+class ScanSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    max_depth = fields.Integer(strict=True, load_default=2, validate=validate.Range(1, 3), metadata={
+        "description": "Conditions per subgroup (attribute = value), at least one on a protected attribute."})
+    min_support = fields.Integer(strict=True, load_default=30, validate=validate.Range(min=1), metadata={
+        "description": "The fewest people a subgroup (and its complement) must hold to be tested."})
+    top = fields.Integer(strict=True, load_default=10, validate=validate.Range(1, 100), metadata={
+        "description": "How many of the worst subgroups to report."})
+
+
 class AuditRequestSchema(Schema):
     """A dataset audit: the data, the role of each column, the protected attributes and the policy."""
 
@@ -95,7 +126,27 @@ class AuditRequestSchema(Schema):
     endpoint = fields.Nested(EndpointSchema, metadata={
         "description": "Instead of a prediction column: score every row through this model endpoint"})
     features = fields.List(fields.String(), validate=validate.Length(min=1, max=1000), metadata={
-        "description": "With an endpoint: the columns sent to the model (default: all but label, weight)"})
+        "description": "The feature columns: sent to the model with an endpoint (default: all but label, "
+                       "weight), examined by the proxies, missingness and subgroups sections (default: every "
+                       "column that plays no other part)"})
+    diagnostics = fields.List(fields.String(validate=validate.OneOf([s.value for s in SectionName])),
+                              validate=validate.Length(max=len(SectionName)), metadata={
+        "description": "The diagnostic sections to run (composition, missingness, amplification, conditional, "
+                       "proxies, subgroups). Default: every section the inputs allow; [] runs none."})
+    expected_shares = fields.Dict(
+        keys=fields.String(), values=fields.Dict(keys=fields.String(), values=Bounded()), metadata={
+            "description": "Per protected attribute, each value's expected share of the population (they add "
+                           "up to 1): representation is tested against them."})
+    conditioning = fields.List(fields.Nested(ConditioningSchema), validate=validate.Length(min=1, max=3), metadata={
+        "description": "Legitimate factors: disparities are also measured within each stratum and pooled across "
+                       "them (Mantel-Haenszel)."})
+    scan = fields.Nested(ScanSchema, metadata={"description": "Options of the worst-subgroup scan."})
+    proxy_sample = fields.Integer(strict=True, validate=validate.Range(1_000, 1_000_000), metadata={
+        "description": "The most rows the adversarial proxy classifier is trained on (default 20000; a seeded "
+                       "subsample above it)."})
+    missing_labels = fields.String(load_default="refuse", validate=validate.OneOf(["refuse", "exclude"]), metadata={
+        "description": "'refuse' (default): a missing label is an error. 'exclude': rows without a label leave "
+                       "the audit and are counted, by group, as label completeness."})
 
     @validates_schema
     def _roles(self, data: dict[str, Any], **_: Any) -> None:
@@ -103,11 +154,9 @@ class AuditRequestSchema(Schema):
             for other in ("prediction", "score", "threshold", "count"):
                 if other in data:
                     raise ValidationError("the endpoint gives the predictions; leave this out", other)
-        elif "features" in data:
-            raise ValidationError("features are what an endpoint is sent; give an endpoint", "features")
-        elif "prediction" not in data and not ("score" in data and "threshold" in data):
-            raise ValidationError("give a prediction column, a score column with a threshold, or an endpoint",
-                                  "prediction")
+        elif "score" in data and "threshold" not in data and "prediction" not in data:
+            raise ValidationError("a score column needs a threshold (or a prediction column) to make decisions",
+                                  "threshold")
         if "count" in data and "weight" in data:
             raise ValidationError("a counts table carries counts, not sample weights", "weight")
         if "count" in data and "score" in data:
@@ -133,6 +182,7 @@ class AuditRequestSchema(Schema):
         favorable = data.get("favorable", positive)
         if favorable != positive and negative is not None and favorable != negative:
             raise ValidationError("must be positive_label or negative_label", "favorable")
+        frame, unlabelled = _split_unlabelled(frame, data)
 
         out: dict[str | Role, Any] = {}
         for i, attribute in enumerate(data["protected"]):
@@ -144,11 +194,16 @@ class AuditRequestSchema(Schema):
             columns.require_column(frame, data["label"], "label"), "label", positive, negative)
         if "score" in data:
             out[SCORE] = columns.score_column(columns.require_column(frame, data["score"], "score"), "score")
+        predicted = True
         if "prediction" in data:
             out[PREDICTION] = columns.binary_column(
                 columns.require_column(frame, data["prediction"], "prediction"), "prediction", positive, negative)
         elif "threshold" in data:
             out[PREDICTION] = out[SCORE] >= data["threshold"]
+        elif "endpoint" not in data:
+            # a data-only audit: the labels are audited as they are (the table's prediction cells copy them)
+            predicted = False
+            out[PREDICTION] = out[LABEL]
         features: tuple[dict[str, Any], ...] = ()
         if "endpoint" in data:
             features = _features(frame, data)
@@ -168,10 +223,15 @@ class AuditRequestSchema(Schema):
         # pairs by default: a gap can hide at an intersection when each attribute alone looks fair
         order = data.get("max_intersection_order", DEFAULT_INTERSECTION_ORDER if "intersections" not in data else 1)
         intersections += [c for c in all_combinations(names, order) if c not in intersections]
-        policy = build_policy(data.get("policy"), DEFAULT_RULES, names)
+        policy = build_policy(data.get("policy"), DEFAULT_RULES if predicted else LABEL_RULES, names)
+        if not predicted:
+            _check_data_only_rules(policy.rules)
+        counts = "count" in data
+        diagnostics = _diagnostics(data, frame, names, counts=counts, predicted=predicted, max_levels=limits.max_levels)
+        extra, feature_names = _extra(frame, data, diagnostics, counts=counts)
         return AuditRequest(
             frame=pd.DataFrame(out, copy=False),
-            kind=DataKind.COUNTS if "count" in data else DataKind.ROWS,
+            kind=DataKind.COUNTS if counts else DataKind.ROWS,
             roles=ColumnRoles(
                 label=data["label"], prediction=data.get("prediction"), score=data.get("score"),
                 threshold=data.get("threshold"), weight=data.get("weight"), count=data.get("count"),
@@ -183,7 +243,125 @@ class AuditRequestSchema(Schema):
             seed=data["seed"],
             endpoint=data.get("endpoint"),
             features=features,
+            predicted=predicted,
+            extra=extra,
+            feature_names=feature_names,
+            unlabelled=unlabelled,
+            diagnostics=diagnostics,
         )
+
+
+def _split_unlabelled(frame: pd.DataFrame, data: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
+    """Under ``missing_labels: exclude``, the rows without a label leave the audit; their protected columns
+    are kept to measure label completeness by group."""
+    if data["missing_labels"] != "exclude" or data["label"] not in frame.columns:
+        return frame, None
+    missing = frame[data["label"]].isna().to_numpy()
+    if not missing.any():
+        return frame, None
+    if missing.all():
+        raise ValidationError("no row has a label", "label")
+    names = [p.name for p in data["protected"] if p.name in frame.columns]
+    unlabelled = frame.loc[missing, names].reset_index(drop=True)
+    return frame.loc[~missing].reset_index(drop=True), unlabelled
+
+
+def _check_data_only_rules(rules: tuple[Rule, ...]) -> None:
+    """A data-only audit has labels but no decisions: only rules on the labels (and diagnostics) apply."""
+    for i, rule in enumerate(rules):
+        label_rule = rule.metric in LABEL_DISPARITIES or rule.metric == "base_rate"
+        if not label_rule and rule.metric not in DIAGNOSTIC_METRICS:
+            raise ValidationError(
+                f"{rule.metric} needs the model's decisions; this audit has labels only (no prediction, score or "
+                f"endpoint): use {', '.join(LABEL_DISPARITIES)} or base_rate", f"policy.rules[{i}].metric")
+
+
+def _diagnostics(data: dict[str, Any], frame: pd.DataFrame, names: tuple[str, ...], *, counts: bool,
+                 predicted: bool, max_levels: int) -> DiagnosticsRequest:
+    """The diagnostic sections asked for, checked against what the data can feed."""
+    sections = None
+    if "diagnostics" in data:
+        sections = tuple(SectionName(s) for s in data["diagnostics"])
+        for i, section in enumerate(sections):
+            if section in sections[:i]:
+                raise ValidationError("each section may appear once", f"diagnostics[{i}]")
+            if counts and section in NEEDS_ROWS:
+                raise ValidationError(f"the {section.value} section needs one row per person (the features); a "
+                                      "counts table cannot feed it", f"diagnostics[{i}]")
+            if not predicted and section is SectionName.AMPLIFICATION:
+                raise ValidationError("amplification compares the model's gap with the labels' gap: give a "
+                                      "prediction, a score with a threshold, or an endpoint", f"diagnostics[{i}]")
+            if section is SectionName.CONDITIONAL and "conditioning" not in data:
+                raise ValidationError("the conditional section needs conditioning columns", f"diagnostics[{i}]")
+    shares = _expected_shares(data.get("expected_shares", {}), frame, names)
+    conditioning = tuple(_conditioning(frame, data, i, c, max_levels)
+                         for i, c in enumerate(data.get("conditioning", [])))
+    scan = data.get("scan", {})
+    return DiagnosticsRequest(
+        sections=sections, expected_shares=shares, conditioning=conditioning,
+        scan=ScanOptions(scan.get("max_depth", 2), scan.get("min_support", 30), scan.get("top", 10)),
+        proxy_sample=data.get("proxy_sample", 20_000),
+    )
+
+
+def _expected_shares(given: dict[str, dict[str, float]], frame: pd.DataFrame,
+                     names: tuple[str, ...]) -> dict[str, dict[Any, float]]:
+    """Each attribute's expected shares keyed by the column's own values (JSON keys are text: matched as text)."""
+    out: dict[str, dict[Any, float]] = {}
+    for attribute, shares in given.items():
+        field = f"expected_shares.{attribute}"
+        if attribute not in names:
+            raise ValidationError("expected shares are given for protected attributes only", field)
+        if not shares or any(not 0 < v <= 1 for v in shares.values()):
+            raise ValidationError("every share must lie in (0, 1]", field)
+        if abs(sum(shares.values()) - 1) > 1e-6:
+            raise ValidationError(f"the shares add up to {sum(shares.values()):.6g}, not 1", field)
+        observed = {str(v): v for v in pd.unique(frame[attribute])}
+        unlisted = [v for k, v in observed.items() if k not in shares]
+        if unlisted:
+            raise ValidationError(f"values that occur in the data have no expected share: {unlisted[:5]!r}", field)
+        out[attribute] = {observed.get(k, k): float(v) for k, v in shares.items()}
+    return out
+
+
+def _conditioning(frame: pd.DataFrame, data: dict[str, Any], i: int, given: dict[str, Any],
+                  max_levels: int) -> ConditioningColumn:
+    field = f"conditioning[{i}]"
+    name = given["attribute"]
+    taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
+    if name in taken:
+        raise ValidationError(f"column {name!r} already plays another part; a legitimate factor must be a "
+                              "column of its own", f"{field}.attribute")
+    if any(c["attribute"] == name for c in data["conditioning"][:i]):
+        raise ValidationError("each column may appear once", f"{field}.attribute")
+    series = columns.require_column(frame, name, f"{field}.attribute")
+    bins = tuple(given["bins"]) if given.get("bins") else None
+    columns.check_protected(series, i, bins, None, False, max_levels, field=field)
+    return ConditioningColumn(name, bins)
+
+
+def _extra(frame: pd.DataFrame, data: dict[str, Any], diagnostics: DiagnosticsRequest, *,
+           counts: bool) -> tuple[pd.DataFrame | None, tuple[str, ...]]:
+    """The feature and conditioning columns the diagnostics read, as given (missing values allowed)."""
+    taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
+    if counts:
+        names: list[str] = []
+    elif "features" in data:
+        names = [c for c in data["features"] if c not in taken]
+        for i, name in enumerate(data["features"]):
+            series = columns.require_column(frame, name, f"features[{i}]")
+            # a model may be sent a constant column; a diagnostic cannot learn anything from one
+            if "endpoint" not in data and series.nunique(dropna=False) <= 1:
+                raise ValidationError(f"column {name!r} holds a single value: no diagnostic can use it",
+                                      f"features[{i}]")
+    else:
+        names = [str(c) for c in frame.columns if c not in taken]
+    strata = [c.name for c in diagnostics.conditioning]
+    names = [c for c in names if c not in strata]
+    keep = names + strata
+    if not keep:
+        return None, ()
+    return frame[keep].reset_index(drop=True), tuple(names)
 
 
 ROLE_FIELDS = ("label", "prediction", "score", "weight", "count")

@@ -94,10 +94,13 @@ def nonnegative_column(series: pd.Series, field: str, *, strictly: bool, integer
 
 
 def check_protected(
-    series: pd.Series, index: int, bins: tuple[float, ...] | None, reference: Any, named: bool, max_levels: int
+    series: pd.Series, index: int, bins: tuple[float, ...] | None, reference: Any, named: bool, max_levels: int,
+    *, field: str | None = None,
 ) -> None:
-    """No missing values, one type, bounded cardinality, numeric when binned, the reference present."""
-    field = f"protected[{index}]"
+    """No missing values, one type, bounded cardinality, numeric when binned, the reference present.
+
+    Errors name ``protected[index]`` unless ``field`` names another list item with the same shape."""
+    field = field or f"protected[{index}]"
     if (missing := _missing(series)):
         raise ValidationError(f"column {series.name!r} has {missing} missing values", f"{field}.attribute")
     if series.dtype == object and series.map(type).nunique() > 1:

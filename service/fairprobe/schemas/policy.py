@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from fairprobe.domain.policy import Bound, DecisionRule, Policy, Rule, SmallGroups
-from fairprobe.engines.catalogue import DISPARITIES, RATES
+from fairprobe.engines.catalogue import DIAGNOSTIC_METRICS, DISPARITIES, RATES
 from fairprobe.engines.counterfactual import FLIP_RATE, PROBE_METRICS
 from fairprobe.engines.discrimination import SEARCH_METRICS
 from fairprobe.engines.stress import STRESS_METRICS
@@ -27,7 +27,7 @@ __all__ = [
 ]
 
 BOUNDS = [b.value for b in Bound]
-RULE_METRICS = sorted(DISPARITIES) + sorted(RATES)
+RULE_METRICS = sorted(DISPARITIES) + sorted(RATES) + sorted(DIAGNOSTIC_METRICS)
 ERR_ONE_BOUND = "give exactly one of min, max, max_abs or max_relative_gap"
 ERR_RATE_BOUND = "a rate such as {metric} takes max_relative_gap; disparities take min, max or max_abs"
 ERR_DISPARITY_BOUND = "a disparity such as {metric} takes min, max or max_abs; rates take max_relative_gap"
@@ -37,8 +37,9 @@ class RuleSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    metric = fields.String(required=True, validate=validate.OneOf(RULE_METRICS),
-                           metadata={"description": "A disparity metric, or a rate for max_relative_gap."})
+    metric = fields.String(required=True, validate=validate.OneOf(RULE_METRICS), metadata={
+        "description": "A disparity metric, a rate for max_relative_gap, or a diagnostic section's measure "
+                       "(its findings then count towards the verdict)."})
     min = Bounded(metadata={"description": "value >= min"})
     max = Bounded(metadata={"description": "value <= max"})
     max_abs = Bounded(validate=validate.Range(min=0),
@@ -60,7 +61,7 @@ class RuleSchema(Schema):
         metric = data.get("metric")
         if metric in RATES and bounds[0] != Bound.MAX_RELATIVE_GAP:
             raise ValidationError(ERR_RATE_BOUND.format(metric=metric), bounds[0])
-        if metric in DISPARITIES and bounds[0] == Bound.MAX_RELATIVE_GAP:
+        if (metric in DISPARITIES or metric in DIAGNOSTIC_METRICS) and bounds[0] == Bound.MAX_RELATIVE_GAP:
             raise ValidationError(ERR_DISPARITY_BOUND.format(metric=metric), bounds[0])
 
     @post_load

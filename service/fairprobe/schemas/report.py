@@ -195,6 +195,27 @@ class VerdictSchema(FastDumpSchema):
         return summarize(report.findings)
 
 
+class SectionSchema(FastDumpSchema):
+    """A diagnostic section: why a gap exists. Its tables' rows are described in GET /v1/metrics."""
+
+    name = fields.Function(lambda s: s.name.value, metadata={
+        "type": "string", "description": "composition, missingness, amplification, conditional, proxies or subgroups"})
+    method = fields.String(metadata={"description": "how the section measured, tested and judged, in words"})
+    needs_rows = fields.Boolean(metadata={"description": "true when the section cannot run from a counts table"})
+    tables = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(metadata={
+        "type": "object", "additionalProperties": True})), metadata={
+        "description": "the section's measurements, one object per row (groups, tests, strata, associations, ...)"})
+    findings = fields.List(fields.Nested(FindingSchema), metadata={
+        "description": "judged by the decision rule, one Benjamini-Hochberg family per section; in_verdict is "
+                       "false for advice (the section's default rules, when the policy has none on the metric)"})
+    notes = fields.List(fields.String())
+
+
+class SkippedSchema(FastDumpSchema):
+    name = fields.Function(lambda s: s.name.value, metadata={"type": "string"})
+    reason = fields.String()
+
+
 class AuditReportSchema(VerdictSchema):
     groups = fields.List(fields.Nested(GroupReportSchema))
     indices = fields.List(fields.Nested(IndexSchema))
@@ -203,6 +224,10 @@ class AuditReportSchema(VerdictSchema):
     scoring = fields.Nested(AccountingSchema, allow_none=True, metadata={
         "description": "When the audit scored the data through a model endpoint: what happened to each row"})
     warnings = fields.List(fields.String(), metadata={"description": "things the caller should check"})
+    diagnostics = fields.List(fields.Nested(SectionSchema), metadata={
+        "description": "Why a gap exists: the diagnostic sections that ran (see the request's 'diagnostics')"})
+    skipped = fields.List(fields.Nested(SkippedSchema), metadata={
+        "description": "diagnostic sections that did not run, with the reason"})
 
 
 def summarize(findings: Sequence[Finding]) -> dict[str, int]:

@@ -18,6 +18,7 @@ Inverting the interval makes the test and the interval one thing: a two-sided in
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from statistics import NormalDist
 from typing import ClassVar, Self
@@ -30,11 +31,14 @@ from fairprobe.stats.intervals import Pair, mover_ratio, mover_sum, newcombe
 
 __all__ = [
     "AverageOdds",
+    "EffectSize",
     "Measure",
+    "Normal",
     "PairedMean",
     "Proportion",
     "RateDifference",
     "RateRatio",
+    "ScaledProportion",
     "WelchMean",
     "crossing",
     "p_greater",
@@ -143,7 +147,8 @@ def _crossing(f: Callable[[np.ndarray], np.ndarray], low: np.ndarray, high: np.n
     # no sign change: the end whose value is nearer zero (an infinite or NaN value counts as far)
     out = np.where(np.nan_to_num(np.abs(f_low), nan=np.inf) <= np.nan_to_num(np.abs(f_high), nan=np.inf),
                    low, high)
-    x = np.where(bracketed, (low + high) / 2, out)
+    # no previous iterate yet (NaN): a first step that lands on the bracket's midpoint is not convergence
+    x = np.where(bracketed, np.nan, out)
     active = bracketed.copy()
     stale = np.zeros(low.shape, dtype=np.int8)  # -1: low kept last time, +1: high kept last time
     slow = np.zeros(low.shape, dtype=np.int8)  # secant steps in a row that barely moved the bracket
@@ -466,3 +471,131 @@ class WelchMean(_Mean):
 
     method: ClassVar[str] = "welch_t"
     test: ClassVar[str] = "welch_t_test_vs_bound"
+
+
+# ------------------------------------------------------------------ estimates with a standard error
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class Normal(Measure):
+    """An estimate with a large-sample standard error: ``value ± z se`` (Wald), or on the log scale where
+    ``log`` is 1 (``exp(log value ± z se)``, for ratios, with ``se`` the log's). Used for AUCs (Hanley–McNeil
+    standard error) and Mantel–Haenszel pooled differences (Sato's variance) and ratios (Greenland–Robins').
+    """
+
+    value: np.ndarray
+    se: np.ndarray
+    log: np.ndarray
+
+    method: ClassVar[str] = "wald"
+    test: ClassVar[str] = "wald_z_test_vs_bound"
+
+    def limits(self, z: np.ndarray, k: np.ndarray | float = 1.0) -> Pair:
+        half = np.asarray(z, float) * self.se / np.sqrt(k)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_value = np.log(np.where(self.log > 0, self.value, 1.0))
+        linear = (self.value - half, self.value + half)
+        logged = (np.exp(log_value - half), np.exp(log_value + half))
+        return np.where(self.log > 0, logged[0], linear[0]), np.where(self.log > 0, logged[1], linear[1])
+
+    def tails(self, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            centre = np.where(self.log > 0, np.log(np.where(self.log > 0, self.value, 1.0)), self.value)
+            target = np.where(self.log > 0, np.log(np.where(self.log > 0, np.maximum(bound, 0.0), 1.0)), bound)
+            z = (centre - target) / self.se
+        up = np.where(self.se > 0, sps.norm.sf(z), np.where(centre > target, 0.0, 1.0))
+        down = np.where(self.se > 0, sps.norm.sf(-z), np.where(centre < target, 0.0, 1.0))
+        return np.asarray(up, float), np.asarray(down, float)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class ScaledProportion(Measure):
+    """``(c / n) / expected``: a group's share against its expected share (a representation ratio), with
+    the Clopper–Pearson interval divided by ``expected`` and exact binomial tests at ``bound · expected``."""
+
+    c: np.ndarray
+    n: np.ndarray
+    expected: np.ndarray
+
+    method: ClassVar[str] = "clopper_pearson_scaled"
+    test: ClassVar[str] = "exact_binomial_vs_bound"
+    floor: ClassVar[float | None] = 0.0
+
+    def limits(self, z: np.ndarray, k: np.ndarray | float = 1.0) -> Pair:
+        low, high = Proportion(self.c, self.n).limits(z, k)
+        return low / self.expected, high / self.expected
+
+    def tails(self, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return Proportion(self.c, self.n).tails(np.asarray(bound, float) * self.expected)
+
+
+@dataclasses.dataclass(frozen=True, eq=False)
+class EffectSize(Measure):
+    """Cramér's V (``df2`` infinite: a chi-square statistic) or the correlation ratio η (``df2`` finite: a
+    one-way ANOVA F statistic), with the interval that inverts the noncentral distribution of the statistic
+    (Smithson 2003; Steiger 2004). ``statistic`` is chi-square, or F; ``df1`` its degrees of freedom; ``n``
+    the people counted; ``m`` Cramér's ``min(rows, columns) - 1`` (unused for η).
+
+    A noncentrality ``λ`` maps to the effect as ``V = sqrt(λ / (n m))`` and ``η = sqrt(λ / (λ + n))``; the
+    tests at a bound are exact under that model: P(X ≥ observed | λ at the bound).
+    """
+
+    statistic: np.ndarray
+    df1: np.ndarray
+    df2: np.ndarray
+    n: np.ndarray
+    m: np.ndarray
+
+    method: ClassVar[str] = "noncentral_inversion"
+    test: ClassVar[str] = "noncentral_chi2_or_f_vs_bound"
+    floor: ClassVar[float | None] = 0.0
+
+    def _sf(self, lam: np.ndarray, statistic: np.ndarray) -> np.ndarray:
+        """P(X >= statistic | λ). An F with more than 1000 denominator degrees of freedom is taken as its
+        chi-square limit (df1 F), where scipy's noncentral F series converges slowly or not at all."""
+        lam = np.maximum(np.broadcast_to(lam, self.df1.shape), 1e-12)
+        exact_f = np.isfinite(self.df2) & (self.df2 <= 1000)
+        as_chi = np.where(np.isfinite(self.df2), statistic * self.df1, statistic)
+        out = np.empty(self.df1.shape)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            chi = ~exact_f
+            if chi.any():
+                out[chi] = sps.ncx2.sf(as_chi[chi], self.df1[chi], lam[chi])
+            if exact_f.any():
+                out[exact_f] = sps.ncf.sf(statistic[exact_f], self.df1[exact_f], self.df2[exact_f], lam[exact_f])
+        return np.asarray(out, float)
+
+    def _effect(self, lam: np.ndarray, n: np.ndarray) -> np.ndarray:
+        lam = np.maximum(lam, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            effect = np.where(np.isfinite(self.df2), np.sqrt(lam / (lam + n)),
+                              np.minimum(np.sqrt(lam / (n * self.m)), 1.0))
+        return np.asarray(effect, float)
+
+    def _lambda(self, bound: np.ndarray, n: np.ndarray) -> np.ndarray:
+        b = np.clip(bound, 0.0, 1.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lam = np.where(np.isfinite(self.df2), n * b**2 / (1 - b**2), b**2 * n * self.m)
+        return np.asarray(lam, float)
+
+    def limits(self, z: np.ndarray, k: np.ndarray | float = 1.0) -> Pair:
+        z = np.broadcast_to(np.asarray(z, float), self.statistic.shape)
+        n = self.n * k
+        # data k times as large at the same effect: the statistic's excess over its null mean grows k-fold
+        null_mean = np.where(np.isfinite(self.df2), 1.0, self.df1)
+        statistic = null_mean + (self.statistic - null_mean) * k
+        tail = sps.norm.sf(z)
+        top = np.maximum(statistic * self.df1, 1.0) * 4 + 100.0 * (1 + z**2)
+
+        def solve(target: np.ndarray) -> np.ndarray:
+            # sf rises with λ: find λ where P(X ≥ statistic | λ) = target; 0 when even λ = 0 exceeds it
+            lam = crossing(lambda x: self._sf(x, statistic) - target, np.zeros_like(top), top, tolerance=1e-9)
+            return np.where(self._sf(np.zeros_like(top), statistic) >= target, 0.0, lam)
+
+        return self._effect(solve(tail), n), self._effect(solve(1 - tail), n)
+
+    def tails(self, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lam = self._lambda(np.asarray(bound, float), self.n)
+        up = self._sf(lam, self.statistic)  # P(X >= observed | effect at the bound): small when above it
+        return up, 1.0 - up

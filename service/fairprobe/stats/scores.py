@@ -12,7 +12,7 @@ import numpy as np
 
 from fairprobe.stats.bounds import z_for
 
-__all__ = ["ECE_BINS", "ScoreSummary", "score_order", "summarize_scores"]
+__all__ = ["ECE_BINS", "ScoreSummary", "hanley_mcneil_se", "score_order", "summarize_scores"]
 
 #: equal-width calibration bins on [0, 1]
 ECE_BINS = 10
@@ -47,11 +47,16 @@ def _auc(score: np.ndarray, positive: np.ndarray, weight: np.ndarray) -> float |
     return float((run_pos * (neg_below + 0.5 * run_neg)).sum() / (total_pos * total_neg))
 
 
-def _hanley_mcneil(auc: float, n_pos: float, n_neg: float, alpha: float) -> tuple[float, float]:
-    """Hanley & McNeil (1982) standard error of the AUC, normal interval clipped to [0, 1]."""
+def hanley_mcneil_se(auc: float, n_pos: float, n_neg: float) -> float:
+    """Hanley & McNeil (1982) standard error of an AUC from ``n_pos`` positives and ``n_neg`` negatives."""
     q1, q2 = auc / (2 - auc), 2 * auc**2 / (1 + auc)
     var = (auc * (1 - auc) + (n_pos - 1) * (q1 - auc**2) + (n_neg - 1) * (q2 - auc**2)) / (n_pos * n_neg)
-    half = float(z_for(alpha / 2) * np.sqrt(max(var, 0.0)))
+    return float(np.sqrt(max(var, 0.0)))
+
+
+def _hanley_mcneil(auc: float, n_pos: float, n_neg: float, alpha: float) -> tuple[float, float]:
+    """The AUC's normal interval with Hanley–McNeil's standard error, clipped to [0, 1]."""
+    half = float(z_for(alpha / 2) * hanley_mcneil_se(auc, n_pos, n_neg))
     return max(0.0, auc - half), min(1.0, auc + half)
 
 
