@@ -49,3 +49,9 @@ def live_server(app: Flask) -> Iterator[str]:
     """The real app on a loopback port, served by werkzeug in a thread for the test's duration."""
     with serve(app) as url:
         yield url
+
+
+@pytest.fixture(scope="module")
+def client_module() -> FlaskClient:
+    """One app for a module whose tests read one shared report."""
+    return create_app(Settings()).test_client()

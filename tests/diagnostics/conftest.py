@@ -37,11 +37,3 @@ def section(report: dict[str, Any], name: str) -> dict[str, Any]:
     assert found, (name, report.get("skipped"))
     first: dict[str, Any] = found[0]
     return first
-
-
-@pytest.fixture(scope="module")
-def client_module() -> FlaskClient:
-    """One app for a module whose tests read one shared report."""
-    from fairprobe import Settings, create_app
-
-    return create_app(Settings()).test_client()

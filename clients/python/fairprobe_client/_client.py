@@ -262,7 +262,8 @@ class Client:
     # ------------------------------------------------------------------ audits
 
     @staticmethod
-    def audit_fields(*, label: str, protected: Sequence[str | Mapping[str, Any]], prediction: str | None = None,
+    def audit_fields(*, protected: Sequence[str | Mapping[str, Any]], label: str | None = None,
+                     prediction: str | None = None,
                      score: str | None = None, threshold: float | None = None, count: str | None = None,
                      weight: str | None = None, positive_label: Any = 1, negative_label: Any = None,
                      favorable: Any = None, intersections: Iterable[Sequence[str]] | None = None,
@@ -270,9 +271,9 @@ class Client:
                      **options: Any) -> dict[str, Any]:
         """An audit request's fields other than ``data``, as JSON; ``None`` leaves a field to its default."""
         body: dict[str, Any] = {
-            "label": label, "protected": [{"attribute": p} if isinstance(p, str) else dict(p) for p in protected],
+            "protected": [{"attribute": p} if isinstance(p, str) else dict(p) for p in protected],
             "positive_label": _plain(positive_label)}
-        optional = {"prediction": prediction, "score": score, "threshold": threshold, "count": count,
+        optional = {"label": label, "prediction": prediction, "score": score, "threshold": threshold, "count": count,
                     "weight": weight, "negative_label": _plain(negative_label), "favorable": _plain(favorable),
                     "policy": policy, "max_intersection_order": max_intersection_order,
                     "intersections": [list(c) for c in intersections] if intersections else None}
@@ -280,7 +281,7 @@ class Client:
         body.update(options)
         return body
 
-    def audit_body(self, data: Data, *, label: str, protected: Sequence[str | Mapping[str, Any]],
+    def audit_body(self, data: Data, *, protected: Sequence[str | Mapping[str, Any]], label: str | None = None,
                    **fields: Any) -> dict[str, Any]:
         """The JSON body of an audit of ``data`` (a DataFrame, records, or a CSV path): only named columns."""
         frame = data if isinstance(data, pd.DataFrame) else (
@@ -289,11 +290,12 @@ class Client:
         used = [body.get(role) for role in ("label", "prediction", "score", "count", "weight")]
         used += [p["attribute"] for p in body["protected"]] + list(body.get("features") or [])
         used += [c["attribute"] for c in body.get("conditioning") or [] if isinstance(c, Mapping)]
+        used += _output_columns(body)
         # a column the frame lacks is left for the server to name in its problem response
         names = list(dict.fromkeys(c for c in used if isinstance(c, str) and c in frame.columns))
         return {"data": {"columns": _columns(frame[names])}, **body}
 
-    def audit(self, data: Data, *, label: str, protected: Sequence[str | Mapping[str, Any]],
+    def audit(self, data: Data, *, protected: Sequence[str | Mapping[str, Any]], label: str | None = None,
               timeout: float | None = None, progress: Progress | None = None, html: bool = False,
               **fields: Any) -> AuditReport:
         """Audit ``data`` (a DataFrame, records, or a CSV path): its named columns are sent as JSON.
@@ -301,14 +303,17 @@ class Client:
         ``protected`` items are column names (reference: the largest group) or objects such as
         ``{"attribute": "race", "reference": "Caucasian"}``; the other request fields (``prediction``,
         ``score`` + ``threshold``, ``count``, ``weight``, ``positive_label``, ``favorable``,
-        ``intersections``, ``policy``, ``endpoint`` ...) are keyword arguments. With ``html``, the
-        report's ``html`` is the service's HTML page of it.
+        ``intersections``, ``policy``, ``endpoint``, ``segment``, ``outcome``, ``ranking``, ``features``,
+        ``conditioning``, ``diagnostics`` ...) are keyword arguments; ``label`` may be left out when the
+        audit measures a segment, an outcome or a ranking. With ``html``, the report's ``html`` is the
+        service's HTML page of it.
         """
         body = self.audit_body(data, label=label, protected=protected, **fields)
         return self._report(AuditReport, "/v1/audits", body, timeout, progress, html)
 
-    def upload_audit(self, csv: str | Path | bytes, *, label: str, protected: Sequence[str | Mapping[str, Any]],
-                     timeout: float | None = None, html: bool = False, **fields: Any) -> AuditReport:
+    def upload_audit(self, csv: str | Path | bytes, *, protected: Sequence[str | Mapping[str, Any]],
+                     label: str | None = None, timeout: float | None = None, html: bool = False,
+                     **fields: Any) -> AuditReport:
         """Audit a CSV file as it is (``POST /v1/audits/upload``): the service parses it, so a large file
         needs no pandas here. ``csv`` is a path or the file's bytes; the fields are as for ``audit``."""
         content = csv if isinstance(csv, bytes) else Path(csv).read_bytes()
@@ -360,3 +365,17 @@ class Client:
         """Search for individual discrimination (``POST /v1/stress/discrimination``)."""
         body = {"endpoint": dict(endpoint), "generator": dict(generator), **options}
         return self._report(DiscriminationReport, "/v1/stress/discrimination", body, timeout, progress, html)
+
+
+def _output_columns(body: Mapping[str, Any]) -> list[Any]:
+    """The columns an audit's segment, outcome and ranking name (they are sent with the roles)."""
+    def part(key: str) -> Mapping[str, Any]:
+        value = body.get(key)
+        return value if isinstance(value, Mapping) else {}
+
+    segment, outcome, ranking = part("segment"), part("outcome"), part("ranking")
+    names = [segment.get("column"), *(outcome.get(k) for k in ("column", "sum", "sum_of_squares"))]
+    names += [ranking.get(k) for k in ("customer", "item", "position", "category", "provider", "relevance")]
+    high_value = ranking.get("high_value")
+    names.append(high_value.get("column") if isinstance(high_value, Mapping) else None)
+    return [n for n in names if n is not None]

@@ -246,14 +246,18 @@ class Report:
     raw: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False, compare=False)
     html: str | None = dataclasses.field(default=None, repr=False, compare=False)
 
+    def judged(self) -> list[Finding]:
+        """Every finding the verdict rests on (an audit adds its sections' findings that count)."""
+        return list(self.findings)
+
     def failed(self) -> list[Finding]:
-        return [f for f in self.findings if f.status == "fail"]
+        return [f for f in self.judged() if f.status == "fail"]
 
     def inconclusive(self) -> list[Finding]:
-        return [f for f in self.findings if f.status == "inconclusive"]
+        return [f for f in self.judged() if f.status == "inconclusive"]
 
     def passed(self) -> list[Finding]:
-        return [f for f in self.findings if f.status == "pass"]
+        return [f for f in self.judged() if f.status == "pass"]
 
     def findings_frame(self) -> pd.DataFrame:
         """One row per finding: group, reference, rule, value with its interval, tests, status, explanation."""
@@ -362,9 +366,14 @@ class AuditReport(Report):
     diagnostics: list[DiagnosticSection] = dataclasses.field(default_factory=list)
     skipped: list[SkippedSection] = dataclasses.field(default_factory=list)
 
+    outputs: list[DiagnosticSection] = dataclasses.field(default_factory=list)
+
+    def judged(self) -> list[Finding]:
+        return [*self.findings, *(f for s in (*self.diagnostics, *self.outputs) for f in s.findings if f.in_verdict)]
+
     def section(self, name: str) -> DiagnosticSection:
-        """The diagnostic section ``name``; a KeyError names why it did not run when it did not."""
-        for section in self.diagnostics:
+        """The diagnostic or output section ``name``; a KeyError says why it did not run when it did not."""
+        for section in (*self.diagnostics, *self.outputs):
             if section.name == name:
                 return section
         reason = next((s.reason for s in self.skipped if s.name == name), "it was not asked for")

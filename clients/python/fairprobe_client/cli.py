@@ -225,7 +225,7 @@ def cli(url: str, api_key: str | None, timeout: float, retries: int) -> None:
 
 @cli.command()
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--label", required=True, help="Column with the actual outcome.")
+@click.option("--label", help="Column with the actual outcome (leave out to audit a segment or an outcome only).")
 @click.option("--prediction", help="Column with the model's decision.")
 @click.option("--score", help="Column with the model's score (with --threshold: decision = score >= threshold).")
 @click.option("--threshold", type=float, help="Score threshold for a positive decision.")
@@ -244,13 +244,22 @@ def cli(url: str, api_key: str | None, timeout: float, retries: int) -> None:
 @click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Fairness policy as YAML or JSON: {rules: [...], alpha, min_group_size, ...}.")
 @click.option("--sep", default=",", show_default=True, help="The CSV file's field separator.")
+@click.option("--segment", help="Column with each person's segment (shares, independence, coverage).")
+@click.option("--valuable", multiple=True, metavar="SEGMENT",
+              help="A valuable segment: placement in one is the favorable decision. Repeat.")
+@click.option("--outcome", help="Column with a continuous outcome per person (offer value, touchpoints, ...).")
+@click.option("--outcome-favours", type=click.Choice(["higher", "lower", "neither"]), default="higher",
+              show_default=True, help="Whether a higher outcome is to the person's advantage.")
+@click.option("--diagnostics", help="Diagnostic sections to run, comma-separated (default: every one the "
+                                    "inputs allow; 'none' runs none).")
 @_output_options
 @click.pass_context
-def audit(ctx: click.Context, data: Path, label: str, prediction: str | None, score: str | None,
+def audit(ctx: click.Context, data: Path, label: str | None, prediction: str | None, score: str | None,
           threshold: float | None, protected: Sequence[str], intersections: Sequence[str],
           max_intersection_order: int | None, count: str | None, weight: str | None, positive_label: str,
           negative_label: str | None, favorable: str | None, policy_file: Path | None, sep: str,
-          form: str | None, out: Path | None) -> int:
+          segment: str | None, valuable: Sequence[str], outcome: str | None, outcome_favours: str,
+          diagnostics: str | None, form: str | None, out: Path | None) -> int:
     """Audit the CSV file DATA: only the named columns are sent."""
     if len(sep) != 1 and sep != r"\t":
         raise click.BadParameter("must be one character", param_hint="--sep")
@@ -269,6 +278,16 @@ def audit(ctx: click.Context, data: Path, label: str, prediction: str | None, sc
         if has_reference:
             spec["reference"] = reference if reference == "largest" else typed(reference, name, "--protected")
         specs.append(spec)
+    if valuable and segment is None:
+        raise click.BadParameter("needs --segment", param_hint="--valuable")
+    outputs: dict[str, Any] = {}
+    if segment is not None:
+        outputs["segment"] = {"column": segment, **({"valuable": [typed(v, segment, "--valuable") for v in valuable]}
+                                                    if valuable else {})}
+    if outcome is not None:
+        outputs["outcome"] = {"column": outcome, "favours": outcome_favours}
+    if diagnostics is not None:
+        outputs["diagnostics"] = [] if diagnostics == "none" else [d.strip() for d in diagnostics.split(",")]
     chosen = _form(form, out)
     with _client(ctx) as client:
         report = client.audit(
@@ -277,7 +296,7 @@ def audit(ctx: click.Context, data: Path, label: str, prediction: str | None, sc
             negative_label=None if negative_label is None else typed(negative_label, label, "--negative-label"),
             favorable=None if favorable is None else typed(favorable, prediction, "--favorable"),
             intersections=[i.split(",") for i in intersections] or None,
-            max_intersection_order=max_intersection_order, policy=policy, html=chosen == "html")
+            max_intersection_order=max_intersection_order, policy=policy, html=chosen == "html", **outputs)
     return _emit(report, chosen, out)
 
 

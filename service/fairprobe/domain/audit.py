@@ -12,6 +12,7 @@ import pandas as pd
 from fairprobe.domain.diagnostics import DiagnosticsRequest
 from fairprobe.domain.endpoint import EndpointSpec
 from fairprobe.domain.groups import Label, ProtectedAttribute
+from fairprobe.domain.outputs import OutputsRequest
 from fairprobe.domain.policy import Policy
 
 __all__ = ["LABEL", "PREDICTION", "SCORE", "WEIGHT", "AuditRequest", "ColumnRoles", "DataKind", "Role"]
@@ -47,7 +48,7 @@ class ColumnRoles:
     A prediction may instead come from ``score >= threshold``.
     """
 
-    label: str
+    label: str | None
     prediction: str | None
     score: str | None
     threshold: float | None
@@ -81,9 +82,12 @@ class AuditRequest:
     endpoint: EndpointSpec | None = None  # score the rows through this model instead of a prediction column
     features: tuple[Mapping[str, Any], ...] = ()  # with an endpoint: one record per row, as sent to the model
     predicted: bool = True  # False: a data-only audit (labels and groups, no model yet); PREDICTION copies LABEL
+    #: False: no label column (an audit of outputs: segments, outcomes, lists); LABEL copies PREDICTION
+    labelled: bool = True
     #: the columns the diagnostics examine (features, conditioning columns), as given, row-aligned with ``frame``
     extra: pd.DataFrame | None = None
     feature_names: tuple[str, ...] = ()  # the columns of ``extra`` that are features (not conditioning)
     #: protected columns of the rows whose label is missing (``missing_labels: exclude``): label completeness
     unlabelled: pd.DataFrame | None = None
     diagnostics: DiagnosticsRequest = field(default_factory=DiagnosticsRequest)
+    outputs: OutputsRequest = field(default_factory=OutputsRequest)

@@ -9,6 +9,7 @@ from typing import Any
 
 from fairprobe.domain.findings import Finding
 from fairprobe.domain.groups import Label
+from fairprobe.domain.outputs import OutputKind
 
 __all__ = [
     "NEEDS_ROWS",
@@ -78,7 +79,7 @@ class Section:
     section's default rules, marked ``in_verdict: false``). ``method`` says how it was computed.
     """
 
-    name: SectionName
+    name: SectionName | OutputKind
     method: str
     tables: Mapping[str, tuple[Mapping[str, Any], ...]]
     findings: tuple[Finding, ...] = ()

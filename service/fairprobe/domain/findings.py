@@ -185,3 +185,4 @@ class AuditReport:
     warnings: tuple[str, ...] = ()  # what the caller should check: defaulted roles and the like
     diagnostics: tuple[Any, ...] = ()  # domain.diagnostics.Section: why a gap exists
     skipped: tuple[Any, ...] = ()  # domain.diagnostics.Skipped: sections that did not run, and why
+    outputs: tuple[Any, ...] = ()  # domain.diagnostics.Section: segments, outcomes, rankings

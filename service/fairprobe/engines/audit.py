@@ -33,10 +33,11 @@ from fairprobe.engines.aif360_adapter import AIF360_VERSION, group_metrics
 from fairprobe.engines.catalogue import DISPARITIES, LABEL_DISPARITIES, RATES, higher_favours
 from fairprobe.engines.diagnostics import diagnose
 from fairprobe.engines.groups import Partition, partitions
+from fairprobe.engines.outputs import measure_outputs
 from fairprobe.engines.policy import Candidate, judge, verdict
 from fairprobe.errors import ModelUnavailable, ValidationFailed
 from fairprobe.stats import entropy
-from fairprobe.stats.counts import CountsTable, encode, tabulate
+from fairprobe.stats.counts import CountsTable, cells_of_rows, encode, tabulate
 from fairprobe.stats.scores import score_order, summarize_scores
 
 __all__ = ["DatasetAudit", "fingerprint", "score_rows"]
@@ -132,9 +133,10 @@ class DatasetAudit:
             gaps = measures.disparities(part, values, counts, alpha)
             if SCORE in frame:
                 self._add_scores(part, codes, names, frame, rates, alpha)
-            if not request.predicted:  # a data-only audit: the labels' measures only
-                rates = [{k: v for k, v in r.items() if k == "base_rate"} for r in rates]
-                gaps = [{k: v for k, v in g.items() if k in LABEL_DISPARITIES} for g in gaps]
+            if not (request.predicted and request.labelled):  # only what the given columns define
+                kept_rates, kept_gaps = _defined(request)
+                rates = [{k: v for k, v in r.items() if k in kept_rates} for r in rates]
+                gaps = [{k: v for k, v in g.items() if k in kept_gaps} for g in gaps]
             for i, key in enumerate(part.keys):
                 weighted_n = float(part.table.weight[i].sum())
                 groups.append(GroupReport(
@@ -146,14 +148,16 @@ class DatasetAudit:
 
         findings = judge(candidates, request.policy)
         sections, skipped = diagnose(request, parts)
-        counted = [f for section in sections for f in section.findings if f.in_verdict]
+        outputs = measure_outputs(request, parts, table, np.maximum(cells_of_rows(codes, table), 0))
+        counted = [f for section in (*sections, *outputs) for f in section.findings if f.in_verdict]
         roles = request.roles
+        decided_and_labelled = request.predicted and request.labelled
         return AuditReport(
             verdict=verdict((*findings, *counted)),
             findings=findings,
             groups=tuple(groups),
-            indices=tuple(self._indices(part, fav_pos) for part in parts) if request.predicted else (),
-            overall=self._overall(table, fav_pos) if request.predicted else {},
+            indices=tuple(self._indices(part, fav_pos) for part in parts) if decided_and_labelled else (),
+            overall=self._overall(table, fav_pos) if decided_and_labelled else {},
             audit=AuditRecord(
                 request_id=self.request_id,
                 created_at=self.clock().isoformat(timespec="seconds"),
@@ -174,6 +178,7 @@ class DatasetAudit:
             warnings=_warnings(request),
             diagnostics=sections,
             skipped=skipped,
+            outputs=outputs,
         )
 
     def _check_size(self, request: AuditRequest, parts: list[Partition]) -> None:
@@ -283,9 +288,21 @@ def _applies(rule: Rule, part: Partition) -> bool:
     return rule.attributes is None or set(part.attributes) <= set(rule.attributes)
 
 
+def _defined(request: AuditRequest) -> tuple[set[str], set[str]]:
+    """The rates and disparities an audit without labels or without decisions defines."""
+    if request.labelled:  # labels without decisions: historical bias in the labels
+        return {"base_rate"}, set(LABEL_DISPARITIES)
+    if request.predicted:  # decisions without labels (a segment placement, a decision log)
+        return {"selection_rate"}, {"statistical_parity_difference", "disparate_impact"}
+    return set(), set()
+
+
 def _warnings(request: AuditRequest) -> tuple[str, ...]:
     out = []
-    if not request.predicted:
+    if not request.labelled:
+        out.append("no label column was given: this audit measures outputs (decisions, segments, outcomes, lists) "
+                   "only; rates that need the actual outcome (TPR, FPR, accuracy, ...) are not computed")
+    elif not request.predicted:
         out.append("no prediction, score or endpoint was given: this is a data-only audit of the labels (historical "
                    "and selection bias); it judges label measures only")
     if request.unlabelled is not None:

@@ -7,10 +7,12 @@ are computed in ``stats``. Cells are ``(label, prediction)`` with 1 meaning "the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
 from fairprobe.domain.diagnostics import SectionName
+from fairprobe.domain.outputs import OutputKind
 from fairprobe.domain.policy import Bound, Rule
 
 __all__ = [
@@ -22,6 +24,7 @@ __all__ = [
     "FAVORABLE_RATE",
     "LABEL_DISPARITIES",
     "RATES",
+    "RELATIVE_GAP_METRICS",
     "DisparityDef",
     "MetricInfo",
     "RateDef",
@@ -56,7 +59,7 @@ class DisparityDef:
 @dataclass(frozen=True, slots=True)
 class MetricInfo:
     name: str
-    kind: Literal["rate", "disparity", "index", "score", "probe", "stress", "search", "diagnostic"]
+    kind: Literal["rate", "disparity", "index", "score", "probe", "stress", "search", "diagnostic", "output"]
     definition: str
     ideal: float | None
     worse: Worse
@@ -116,16 +119,22 @@ LABEL_DISPARITIES = ("label_statistical_parity_difference", "label_disparate_imp
 
 @dataclass(frozen=True, slots=True)
 class DiagnosticMetric:
-    """A measure a diagnostic section judges: its section, and the rule it is judged by when the policy has
-    none on it (advice: such findings stay out of the verdict)."""
+    """A measure a section (diagnostic or output) judges: its section, and the rule it is judged by when the
+    policy has none on it (advice: such findings stay out of the verdict; None: no bound fits every use, so
+    only the policy's own rules judge it)."""
 
-    section: SectionName
-    default: Rule
+    section: SectionName | OutputKind
+    default: Rule | None
 
 
-#: every metric a diagnostic section turns into findings
+#: metrics judged by max_relative_gap only (|value(group) / value(reference) - 1|), like the rates
+RELATIVE_GAP_METRICS = frozenset({"outcome_mean"})
+
+_NO_DEFAULT = math.nan
+
+#: every metric a diagnostic or output section turns into findings
 DIAGNOSTIC_METRICS: dict[str, DiagnosticMetric] = {
-    name: DiagnosticMetric(section, Rule(name, bound, threshold))
+    name: DiagnosticMetric(section, None if math.isnan(threshold) else Rule(name, bound, threshold))
     for name, section, bound, threshold in (
         ("representation_ratio", SectionName.COMPOSITION, Bound.MIN, 0.8),
         ("missing_rate_difference", SectionName.MISSINGNESS, Bound.MAX_ABS, 0.05),
@@ -136,6 +145,18 @@ DIAGNOSTIC_METRICS: dict[str, DiagnosticMetric] = {
         ("proxy_association", SectionName.PROXIES, Bound.MAX, 0.3),
         ("proxy_auc", SectionName.PROXIES, Bound.MAX, 0.7),
         ("subgroup_statistical_parity_difference", SectionName.SUBGROUPS, Bound.MIN, -0.1),
+        ("segment_representation_ratio", OutputKind.SEGMENTS, Bound.MIN, 0.8),
+        ("segment_association", OutputKind.SEGMENTS, Bound.MAX, 0.1),
+        ("segment_coverage_difference", OutputKind.SEGMENTS, Bound.MAX_ABS, 0.05),
+        ("outcome_mean", OutputKind.OUTCOMES, Bound.MAX_RELATIVE_GAP, 0.2),
+        ("outcome_mean_ratio", OutputKind.OUTCOMES, Bound.MIN, 0.8),
+        ("outcome_mean_difference", OutputKind.OUTCOMES, Bound.MAX_ABS, _NO_DEFAULT),
+        ("outcome_standardized_mean_difference", OutputKind.OUTCOMES, Bound.MAX_ABS, 0.2),
+        ("distinct_categories_ratio", OutputKind.RANKINGS, Bound.MIN, 0.8),
+        ("intra_list_diversity_difference", OutputKind.RANKINGS, Bound.MAX_ABS, 0.1),
+        ("high_value_exposure_ratio", OutputKind.RANKINGS, Bound.MIN, 0.8),
+        ("high_value_exposure_difference", OutputKind.RANKINGS, Bound.MAX_ABS, _NO_DEFAULT),
+        ("provider_exposure_ratio", OutputKind.RANKINGS, Bound.MIN, 0.8),
     )
 }
 
@@ -297,6 +318,41 @@ CATALOGUE: dict[str, MetricInfo] = {
                    "else), over every subgroup of up to max_depth conditions with one on a protected attribute; "
                    "BH over all tested (subgroups section)", 0.0, "lower", None, "newcombe_hybrid_score",
                    "newcombe_score_test_vs_bound; scan: pooled_z_one_sided_disadvantage"),
+        MetricInfo("segment_representation_ratio", "output", "P(segment | group) / P(segment): a group's share in "
+                   "a segment over the segment's share of everyone (segments section)", 1.0, "further_from_ideal",
+                   None, "clopper_pearson_scaled", "exact_binomial_vs_bound"),
+        MetricInfo("segment_association", "output", "Cramér's V of group and segment, with Pearson's chi-square "
+                   "test of independence (Monte Carlo when an expected count is below 5) and the G test", 0.0,
+                   "higher", None, "noncentral chi-square inversion", "noncentral_chi2_vs_bound; parity: "
+                   "pearson_chi_square or monte_carlo_chi_square"),
+        MetricInfo("segment_coverage_difference", "output", "P(assigned any segment | group) − P(assigned | "
+                   "reference) (the Segment Coverage KPI)", 0.0, "further_from_ideal", None, *_DIFF),
+        MetricInfo("outcome_mean", "output", "mean outcome(group) / mean outcome(reference) − 1, judged by "
+                   "max_relative_gap ('click-through may not vary by more than 15%')", 0.0, "further_from_ideal",
+                   None, "delta method on the log ratio (wald)", "wald_z_test_vs_bound; parity: welch_t"),
+        MetricInfo("outcome_mean_ratio", "output", "mean outcome(group) / mean outcome(reference)", 1.0,
+                   "further_from_ideal", None, "delta method on the log ratio (wald)",
+                   "wald_z_test_vs_bound; parity: welch_t"),
+        MetricInfo("outcome_mean_difference", "output", "mean outcome(group) − mean outcome(reference)", 0.0,
+                   "further_from_ideal", None, "welch_t", "welch_t_test_vs_bound"),
+        MetricInfo("outcome_standardized_mean_difference", "output", "Hedges' g = J (mean_g − mean_ref) / "
+                   "s_pooled, J = 1 − 3 / (4 (n_g + n_ref) − 9)", 0.0, "further_from_ideal", None,
+                   "normal (Hedges & Olkin variance)", "wald_z_test_vs_bound; parity: welch_t"),
+        MetricInfo("distinct_categories_ratio", "output", "mean distinct categories per list (group) / "
+                   "(reference): recommendation diversity", 1.0, "lower", None,
+                   "delta method on the log ratio (wald)", "wald_z_test_vs_bound; parity: welch_t"),
+        MetricInfo("intra_list_diversity_difference", "output", "mean share of item pairs of different categories "
+                   "per list, group − reference", 0.0, "further_from_ideal", None, "welch_t",
+                   "welch_t_test_vs_bound"),
+        MetricInfo("high_value_exposure_ratio", "output", "mean per list of Σ_hv 1/log2(1 + rank) / Σ 1/log2(1 "
+                   "+ rank), group / reference: position-discounted exposure to high-value items", 1.0, "lower",
+                   None, "delta method on the log ratio (wald)", "wald_z_test_vs_bound; parity: welch_t"),
+        MetricInfo("high_value_exposure_difference", "output", "the same exposure, group − reference", 0.0,
+                   "further_from_ideal", None, "welch_t", "welch_t_test_vs_bound"),
+        MetricInfo("provider_exposure_ratio", "output", "a provider's share of DCG-weighted exposure over its "
+                   "target share (given, else its share of relevance, else of listed items; Singh & Joachims "
+                   "2018)", 1.0, "lower", None, "poisson bootstrap over people (wald on the log scale)",
+                   "wald_z_test_vs_bound"),
         MetricInfo("causal_discrimination_rate", "search", "share of random profiles whose decision changes "
                    "across the protected values, all else equal (Galhotra et al. 2017, Themis)", 0.0, "higher",
                    None, "clopper_pearson (findings), wilson (search rates)", "exact_binomial_vs_bound"),

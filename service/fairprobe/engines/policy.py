@@ -218,6 +218,8 @@ def _counts(c: Candidate, reason: Reason | None, policy: Policy) -> bool:
 def judge(candidates: Sequence[Candidate], policy: Policy) -> tuple[Finding, ...]:
     """Test every candidate against its bound, adjust the fail tests together (BH), give each a status."""
     bound_rule = policy.decision_rule is DecisionRule.BOUND
+    if not bound_rule:
+        candidates = _with_parity_intervals(candidates, policy.alpha)
     tested = _test_all(candidates, policy)
     blocked: list[Reason | None] = []
     for c, t in zip(candidates, tested, strict=True):
@@ -235,6 +237,26 @@ def judge(candidates: Sequence[Candidate], policy: Policy) -> tuple[Finding, ...
     adjusted = benjamini_hochberg(p_values)
     return tuple(_finding(c, t, reason, _finite(p), _finite(p_adj), policy)
                  for c, t, reason, p, p_adj in zip(candidates, tested, blocked, p_values, adjusted, strict=True))
+
+
+def _with_parity_intervals(candidates: Sequence[Candidate], alpha: float) -> list[Candidate]:
+    """The parity rule reports each value's interval at ``1 - alpha``: a candidate that came without one (the
+    diagnostic and output sections) gets its measure's, computed stacked by measure type."""
+    out = list(candidates)
+    by_type: dict[type[Measure], list[int]] = defaultdict(list)
+    for i, c in enumerate(candidates):
+        if c.parity.ci_low is None and c.measure is not None and c.value is not None:
+            by_type[type(c.measure)].append(i)
+    for kind, index in by_type.items():
+        measure = kind.stack([candidates[i].measure for i in index])  # type: ignore[misc]
+        low, high = signed_limits(measure, np.full(len(index), z_for(alpha / 2)))
+        for j, i in enumerate(index):
+            c = candidates[i]
+            parity = replace(c.parity, ci_low=_finite(float(low[j]) + c.offset),
+                             ci_high=_finite(float(high[j]) + c.offset), ci_method=c.measure.method,  # type: ignore[union-attr]
+                             ci_level=1 - alpha)
+            out[i] = replace(c, parity=parity)
+    return out
 
 
 def _nan(x: float | None) -> float:

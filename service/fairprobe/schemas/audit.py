@@ -17,14 +17,20 @@ from fairprobe.domain.diagnostics import (
     SectionName,
 )
 from fairprobe.domain.groups import ProtectedAttribute
-from fairprobe.domain.policy import Rule
-from fairprobe.engines.catalogue import DIAGNOSTIC_METRICS, LABEL_DISPARITIES
 from fairprobe.engines.groups import all_combinations
-from fairprobe.engines.policy import DEFAULT_RULES, LABEL_RULES
 from fairprobe.schemas import columns
 from fairprobe.schemas.endpoint import EndpointSchema
 from fairprobe.schemas.limits import check_probe_budget, current_limits
-from fairprobe.schemas.policy import PolicySchema, build_policy
+from fairprobe.schemas.outputs import (
+    OUTPUT_FIELDS,
+    OutcomeSchema,
+    RankingSchema,
+    SegmentSchema,
+    build_outputs,
+    output_columns,
+    per_person_frame,
+)
+from fairprobe.schemas.policy import PolicySchema, build_policy, check_rules_apply, default_rules
 from fairprobe.schemas.scalar import Bounded, Scalar
 from fairprobe.schemas.table import checked_frame, records_of
 
@@ -99,7 +105,8 @@ class AuditRequestSchema(Schema):
         unknown = RAISE
 
     data = fields.Nested(DataSchema, required=True)
-    label = fields.String(required=True, metadata={"description": "Column with the actual outcome."})
+    label = fields.String(metadata={"description": "Column with the actual outcome (required unless the audit "
+                                                   "measures a segment, an outcome or a ranking)."})
     prediction = fields.String(metadata={"description": "Column with the model's decision."})
     score = fields.String(metadata={"description": "Column with the model's probability of the positive label."})
     threshold = fields.Float(allow_nan=False, validate=validate.Range(0, 1), metadata={
@@ -144,12 +151,33 @@ class AuditRequestSchema(Schema):
     proxy_sample = fields.Integer(strict=True, validate=validate.Range(1_000, 1_000_000), metadata={
         "description": "The most rows the adversarial proxy classifier is trained on (default 20000; a seeded "
                        "subsample above it)."})
+    segment = fields.Nested(SegmentSchema, metadata={
+        "description": "Segment assignment: shares by group, independence, representation, coverage; placement "
+                       "in valuable segments is the favorable decision."})
+    outcome = fields.Nested(OutcomeSchema, metadata={
+        "description": "A continuous outcome (offer value, touchpoints, spend, click-through, score): means, "
+                       "medians, ratios, standardized differences, distribution tests by group."})
+    ranking = fields.Nested(RankingSchema, metadata={
+        "description": "Recommendation lists as a long table (one row per person, position and item): diversity, "
+                       "high-value exposure and coverage by group; provider exposure against a target."})
     missing_labels = fields.String(load_default="refuse", validate=validate.OneOf(["refuse", "exclude"]), metadata={
         "description": "'refuse' (default): a missing label is an error. 'exclude': rows without a label leave "
                        "the audit and are counted, by group, as label completeness."})
 
     @validates_schema
     def _roles(self, data: dict[str, Any], **_: Any) -> None:
+        outputs = [f for f in OUTPUT_FIELDS if f in data]
+        if "label" not in data and not outputs:
+            raise ValidationError("give the label column (or audit a segment, an outcome or a ranking)", "label")
+        if data.get("segment", {}).get("valuable"):
+            for other in ("prediction", "score", "threshold", "endpoint"):
+                if other in data:
+                    raise ValidationError("placement in the valuable segments is this audit's decision; leave "
+                                          "this out or leave out segment.valuable", other)
+        if "ranking" in data:
+            for other in ("count", "weight", "endpoint"):
+                if other in data:
+                    raise ValidationError("a ranking audit reads one row per person, position and item", other)
         if "endpoint" in data:
             for other in ("prediction", "score", "threshold", "count"):
                 if other in data:
@@ -182,6 +210,12 @@ class AuditRequestSchema(Schema):
         favorable = data.get("favorable", positive)
         if favorable != positive and negative is not None and favorable != negative:
             raise ValidationError("must be positive_label or negative_label", "favorable")
+        lists = None
+        if "ranking" in data:
+            describing = [(f"protected[{i}].attribute", p.name) for i, p in enumerate(data["protected"])]
+            describing += [(f, data[f]) for f in ("label", "prediction", "score") if f in data]
+            describing += [(f, c) for f, c in output_columns(data) if f.split(".")[0] != "ranking"]
+            frame, lists = per_person_frame(frame, data, describing)
         frame, unlabelled = _split_unlabelled(frame, data)
 
         out: dict[str | Role, Any] = {}
@@ -190,26 +224,43 @@ class AuditRequestSchema(Schema):
             columns.check_protected(series, i, attribute.bins, attribute.reference,
                                     attribute.reference_rule == "named", limits.max_levels)
             out[attribute.name] = series
-        out[LABEL] = columns.binary_column(
-            columns.require_column(frame, data["label"], "label"), "label", positive, negative)
+        labelled = "label" in data
+        if labelled:
+            out[LABEL] = columns.binary_column(
+                columns.require_column(frame, data["label"], "label"), "label", positive, negative)
         if "score" in data:
             out[SCORE] = columns.score_column(columns.require_column(frame, data["score"], "score"), "score")
         predicted = True
-        if "prediction" in data:
+        counts_given = None
+        if "count" in data:
+            counts_given = columns.nonnegative_column(
+                columns.require_column(frame, data["count"], "count"), "count", strictly=False, integers=True)
+        outputs = build_outputs(frame, data, counts_given, lists)
+        spec = outputs.segment_spec
+        placement = spec is not None and bool(spec.valuable)
+        if spec is not None and placement:
+            assert outputs.segment is not None
+            if favorable != positive:
+                raise ValidationError("placement in a valuable segment is the favorable decision", "favorable")
+            valuable = [spec.levels.index(v) for v in spec.valuable]
+            out[PREDICTION] = np.isin(outputs.segment, valuable)
+        elif "prediction" in data:
             out[PREDICTION] = columns.binary_column(
                 columns.require_column(frame, data["prediction"], "prediction"), "prediction", positive, negative)
         elif "threshold" in data:
             out[PREDICTION] = out[SCORE] >= data["threshold"]
         elif "endpoint" not in data:
-            # a data-only audit: the labels are audited as they are (the table's prediction cells copy them)
+            # a data-only audit: the labels are audited as they are (the table's prediction cells copy them);
+            # an audit of outputs only (no label, no decision) keeps every person in one cell
             predicted = False
-            out[PREDICTION] = out[LABEL]
+            out[PREDICTION] = out[LABEL] if labelled else np.zeros(len(frame), dtype=bool)
+        if not labelled:  # the table's label cells copy the decisions (nothing label-based is reported)
+            out[LABEL] = out[PREDICTION] if PREDICTION in out else np.zeros(len(frame), dtype=bool)
         features: tuple[dict[str, Any], ...] = ()
         if "endpoint" in data:
             features = _features(frame, data)
-        if "count" in data:
-            out[WEIGHT] = columns.nonnegative_column(
-                columns.require_column(frame, data["count"], "count"), "count", strictly=False, integers=True)
+        if counts_given is not None:
+            out[WEIGHT] = counts_given
             if out[WEIGHT].sum() <= 0:
                 raise ValidationError("counts add up to no one", "count")
         elif "weight" in data:
@@ -223,9 +274,10 @@ class AuditRequestSchema(Schema):
         # pairs by default: a gap can hide at an intersection when each attribute alone looks fair
         order = data.get("max_intersection_order", DEFAULT_INTERSECTION_ORDER if "intersections" not in data else 1)
         intersections += [c for c in all_combinations(names, order) if c not in intersections]
-        policy = build_policy(data.get("policy"), DEFAULT_RULES if predicted else LABEL_RULES, names)
-        if not predicted:
-            _check_data_only_rules(policy.rules)
+        policy = build_policy(data.get("policy"), default_rules(labelled, predicted, outputs.kinds,
+                                                                 "endpoint" in data), names)
+        check_rules_apply(policy.rules, labelled=labelled, predicted=predicted or "endpoint" in data,
+                          kinds=outputs.kinds)
         counts = "count" in data
         diagnostics = _diagnostics(data, frame, names, counts=counts, predicted=predicted, max_levels=limits.max_levels)
         extra, feature_names = _extra(frame, data, diagnostics, counts=counts)
@@ -233,9 +285,10 @@ class AuditRequestSchema(Schema):
             frame=pd.DataFrame(out, copy=False),
             kind=DataKind.COUNTS if counts else DataKind.ROWS,
             roles=ColumnRoles(
-                label=data["label"], prediction=data.get("prediction"), score=data.get("score"),
+                label=data.get("label"), prediction=data.get("prediction"), score=data.get("score"),
                 threshold=data.get("threshold"), weight=data.get("weight"), count=data.get("count"),
-                positive_label=positive, favorable=favorable, favorable_given="favorable" in data,
+                positive_label=positive, favorable=favorable,
+                favorable_given="favorable" in data or placement or not (predicted or labelled),
             ),
             protected=tuple(data["protected"]),
             intersections=tuple(intersections),
@@ -244,6 +297,8 @@ class AuditRequestSchema(Schema):
             endpoint=data.get("endpoint"),
             features=features,
             predicted=predicted,
+            labelled=labelled,
+            outputs=outputs,
             extra=extra,
             feature_names=feature_names,
             unlabelled=unlabelled,
@@ -254,7 +309,7 @@ class AuditRequestSchema(Schema):
 def _split_unlabelled(frame: pd.DataFrame, data: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Under ``missing_labels: exclude``, the rows without a label leave the audit; their protected columns
     are kept to measure label completeness by group."""
-    if data["missing_labels"] != "exclude" or data["label"] not in frame.columns:
+    if data["missing_labels"] != "exclude" or data.get("label") not in frame.columns:
         return frame, None
     missing = frame[data["label"]].isna().to_numpy()
     if not missing.any():
@@ -264,16 +319,6 @@ def _split_unlabelled(frame: pd.DataFrame, data: dict[str, Any]) -> tuple[pd.Dat
     names = [p.name for p in data["protected"] if p.name in frame.columns]
     unlabelled = frame.loc[missing, names].reset_index(drop=True)
     return frame.loc[~missing].reset_index(drop=True), unlabelled
-
-
-def _check_data_only_rules(rules: tuple[Rule, ...]) -> None:
-    """A data-only audit has labels but no decisions: only rules on the labels (and diagnostics) apply."""
-    for i, rule in enumerate(rules):
-        label_rule = rule.metric in LABEL_DISPARITIES or rule.metric == "base_rate"
-        if not label_rule and rule.metric not in DIAGNOSTIC_METRICS:
-            raise ValidationError(
-                f"{rule.metric} needs the model's decisions; this audit has labels only (no prediction, score or "
-                f"endpoint): use {', '.join(LABEL_DISPARITIES)} or base_rate", f"policy.rules[{i}].metric")
 
 
 def _diagnostics(data: dict[str, Any], frame: pd.DataFrame, names: tuple[str, ...], *, counts: bool,
@@ -329,6 +374,7 @@ def _conditioning(frame: pd.DataFrame, data: dict[str, Any], i: int, given: dict
     field = f"conditioning[{i}]"
     name = given["attribute"]
     taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
+    taken |= {column for _, column in output_columns(data)}
     if name in taken:
         raise ValidationError(f"column {name!r} already plays another part; a legitimate factor must be a "
                               "column of its own", f"{field}.attribute")
@@ -344,6 +390,7 @@ def _extra(frame: pd.DataFrame, data: dict[str, Any], diagnostics: DiagnosticsRe
            counts: bool) -> tuple[pd.DataFrame | None, tuple[str, ...]]:
     """The feature and conditioning columns the diagnostics read, as given (missing values allowed)."""
     taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
+    taken |= {column for _, column in output_columns(data)}
     if counts:
         names: list[str] = []
     elif "features" in data:
@@ -373,6 +420,7 @@ def _check_distinct_roles(data: dict[str, Any]) -> None:
     seen: dict[str, str] = {}
     roles = [(f"protected[{i}].attribute", p.name) for i, p in enumerate(data.get("protected", []))]
     roles += [(field, data[field]) for field in ROLE_FIELDS if field in data]
+    roles += output_columns(data)
     for field, column in roles:
         if column in seen:
             first = seen[column]

@@ -16,7 +16,8 @@ from marshmallow import ValidationError
 from fairprobe.schemas.scalar import MAX_MAGNITUDE
 from fairprobe.stats.counts import encode
 
-__all__ = ["binary_column", "check_protected", "nonnegative_column", "require_column", "score_column"]
+__all__ = ["binary_column", "check_protected", "nonnegative_column", "numeric_column", "require_column",
+           "score_column"]
 
 
 def require_column(frame: pd.DataFrame, name: str, field: str) -> pd.Series:
@@ -58,6 +59,11 @@ def binary_column(series: pd.Series, field: str, positive: Hashable, negative: H
             f"and the other values are {_show(others)}; declare negative_label or binarize the column", field,
         )
     return is_positive
+
+
+def numeric_column(series: pd.Series, field: str) -> np.ndarray:
+    """Finite numbers, no missing value."""
+    return _numeric(series, field)
 
 
 def _numeric(series: pd.Series, field: str) -> np.ndarray:

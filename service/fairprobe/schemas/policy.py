@@ -7,10 +7,12 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
+from fairprobe.domain.outputs import OutputKind
 from fairprobe.domain.policy import Bound, DecisionRule, Policy, Rule, SmallGroups
-from fairprobe.engines.catalogue import DIAGNOSTIC_METRICS, DISPARITIES, RATES
+from fairprobe.engines.catalogue import DIAGNOSTIC_METRICS, DISPARITIES, LABEL_DISPARITIES, RATES, RELATIVE_GAP_METRICS
 from fairprobe.engines.counterfactual import FLIP_RATE, PROBE_METRICS
 from fairprobe.engines.discrimination import SEARCH_METRICS
+from fairprobe.engines.policy import DEFAULT_RULES, LABEL_RULES
 from fairprobe.engines.stress import STRESS_METRICS
 from fairprobe.schemas.limits import current_limits
 from fairprobe.schemas.scalar import Bounded
@@ -24,7 +26,25 @@ __all__ = [
     "StressPolicySchema",
     "StressRuleSchema",
     "build_policy",
+    "check_rules_apply",
+    "default_rules",
 ]
+
+#: decisions without labels (segment placement, a decision log): the four-fifths rule and a 10-point gap
+DECISION_RULES: tuple[Rule, ...] = (
+    Rule("disparate_impact", Bound.MIN, 0.8),
+    Rule("statistical_parity_difference", Bound.MAX_ABS, 0.1),
+)
+#: what each output kind is judged by when the request brings no policy
+OUTPUT_RULES: dict[OutputKind, tuple[Rule, ...]] = {
+    OutputKind.SEGMENTS: (),  # placement in valuable segments is judged by the decision rules
+    OutputKind.OUTCOMES: (Rule("outcome_mean", Bound.MAX_RELATIVE_GAP, 0.2),),
+    OutputKind.RANKINGS: (Rule("high_value_exposure_ratio", Bound.MIN, 0.8),
+                          Rule("distinct_categories_ratio", Bound.MIN, 0.8)),
+}
+#: the rates and disparities that need only decisions, or only labels
+DECISION_ONLY = frozenset({"selection_rate", "statistical_parity_difference", "disparate_impact"})
+LABEL_ONLY = frozenset({"base_rate", *LABEL_DISPARITIES})
 
 BOUNDS = [b.value for b in Bound]
 RULE_METRICS = sorted(DISPARITIES) + sorted(RATES) + sorted(DIAGNOSTIC_METRICS)
@@ -59,9 +79,10 @@ class RuleSchema(Schema):
         if len(bounds) != 1:
             raise ValidationError(ERR_ONE_BOUND, "metric")
         metric = data.get("metric")
-        if metric in RATES and bounds[0] != Bound.MAX_RELATIVE_GAP:
+        relative = metric in RATES or metric in RELATIVE_GAP_METRICS
+        if relative and bounds[0] != Bound.MAX_RELATIVE_GAP:
             raise ValidationError(ERR_RATE_BOUND.format(metric=metric), bounds[0])
-        if (metric in DISPARITIES or metric in DIAGNOSTIC_METRICS) and bounds[0] == Bound.MAX_RELATIVE_GAP:
+        if not relative and bounds[0] == Bound.MAX_RELATIVE_GAP:
             raise ValidationError(ERR_DISPARITY_BOUND.format(metric=metric), bounds[0])
 
     @post_load
@@ -192,3 +213,32 @@ class SearchRuleSchema(RuleSchema):
 
 class SearchPolicySchema(PolicySchema):
     rules = fields.List(fields.Nested(SearchRuleSchema), required=True, validate=validate.Length(min=1, max=20))
+
+
+def default_rules(labelled: bool, predicted: bool, kinds: Collection[OutputKind], endpoint: bool) -> tuple[Rule, ...]:
+    """The default policy for what the request gives: labels and decisions, either alone, and its outputs."""
+    decided = predicted or endpoint
+    rules = DEFAULT_RULES if labelled and decided else LABEL_RULES if labelled else DECISION_RULES if decided else ()
+    return rules + tuple(r for kind in kinds for r in OUTPUT_RULES[kind])
+
+
+def check_rules_apply(rules: Collection[Rule], *, labelled: bool, predicted: bool,
+                      kinds: Collection[OutputKind]) -> None:
+    """Every rule measures something the request gives: decisions, labels, or one of its outputs."""
+    for i, rule in enumerate(rules):
+        field = f"policy.rules[{i}].metric"
+        metric = rule.metric
+        if metric in DIAGNOSTIC_METRICS:
+            section = DIAGNOSTIC_METRICS[metric].section
+            if isinstance(section, OutputKind) and section not in kinds:
+                raise ValidationError(f"{metric} measures the {section.value} output, which this audit does not "
+                                      f"name (give '{section.value.rstrip('s')}')", field)
+            continue
+        needs_label = metric not in DECISION_ONLY
+        needs_decision = metric not in LABEL_ONLY
+        if needs_label and not labelled:
+            raise ValidationError(f"{metric} needs the actual outcome; this audit has no label column", field)
+        if needs_decision and not predicted:
+            raise ValidationError(
+                f"{metric} needs the model's decisions; this audit has none (no prediction, score, endpoint or "
+                f"valuable segments): use {', '.join(LABEL_DISPARITIES)} or base_rate on labels", field)

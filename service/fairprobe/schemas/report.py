@@ -188,18 +188,23 @@ class VerdictSchema(FastDumpSchema):
     """What every report starts with: the verdict, counts of findings by status, and the findings."""
 
     verdict = fields.Enum(Status, by_value=True)
-    summary = fields.Method("_summary")
+    summary = fields.Method("_summary", metadata={
+        "description": "counts by status of the findings, and of the section findings that count towards the verdict"})
     findings = fields.List(fields.Nested(FindingSchema))
 
     def _summary(self, report: Any) -> dict[str, int]:
-        return summarize(report.findings)
+        # an audit's diagnostic and output sections add the findings the policy's rules made count
+        counted = [f for section in (*getattr(report, "diagnostics", ()), *getattr(report, "outputs", ()))
+                   for f in section.findings if f.in_verdict]
+        return summarize([*report.findings, *counted])
 
 
 class SectionSchema(FastDumpSchema):
     """A diagnostic section: why a gap exists. Its tables' rows are described in GET /v1/metrics."""
 
     name = fields.Function(lambda s: s.name.value, metadata={
-        "type": "string", "description": "composition, missingness, amplification, conditional, proxies or subgroups"})
+        "type": "string", "description": "composition, missingness, amplification, conditional, proxies, subgroups; "
+                                     "segments, outcomes or rankings"})
     method = fields.String(metadata={"description": "how the section measured, tested and judged, in words"})
     needs_rows = fields.Boolean(metadata={"description": "true when the section cannot run from a counts table"})
     tables = fields.Dict(keys=fields.String(), values=fields.List(fields.Raw(metadata={
@@ -228,6 +233,9 @@ class AuditReportSchema(VerdictSchema):
         "description": "Why a gap exists: the diagnostic sections that ran (see the request's 'diagnostics')"})
     skipped = fields.List(fields.Nested(SkippedSchema), metadata={
         "description": "diagnostic sections that did not run, with the reason"})
+    outputs = fields.List(fields.Nested(SectionSchema), metadata={
+        "description": "What the audited system outputs beyond a yes/no decision: the segments, outcomes and "
+                       "rankings sections the request named"})
 
 
 def summarize(findings: Sequence[Finding]) -> dict[str, int]:

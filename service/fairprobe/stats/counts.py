@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["CountsTable", "encode", "tabulate"]
+__all__ = ["CountsTable", "cells_of_rows", "encode", "groups_of_cells", "tabulate"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -161,3 +161,31 @@ def _dense_or_unique(codes: np.ndarray, levels: Sequence[tuple[object, ...]]) ->
     combos = np.stack(np.unravel_index(present, sizes), axis=1).astype(np.int64) if sizes else \
         np.zeros((1, 0), dtype=np.int64)
     return combos, remap[key]
+
+
+def cells_of_rows(codes: Sequence[np.ndarray], table: CountsTable) -> np.ndarray:
+    """Each row's index among ``table``'s combinations (the table was tabulated from these codes); -1 for a
+    row whose combination holds no one. Per-row sums of other quantities (segments, outcomes) fold onto the
+    same combinations with it, so every output kind extends the one counts table."""
+    stacked = np.stack([np.asarray(c, dtype=np.int64) for c in codes], axis=1)
+    sizes = [max(len(lv), 1) for lv in table.levels]
+    if float(np.prod([float(x) for x in sizes])) >= 2.0**62:
+        lookup = {tuple(row): i for i, row in enumerate(table.codes.tolist())}
+        return np.array([lookup.get(tuple(row), -1) for row in stacked.tolist()], dtype=np.int64)
+
+    def keys(rows: np.ndarray) -> np.ndarray:
+        key = np.zeros(rows.shape[0], dtype=np.int64)
+        for column, size in zip(rows.T, sizes, strict=True):
+            key = key * size + column
+        return key
+
+    table_keys, row_keys = keys(table.codes), keys(stacked)
+    at = np.minimum(np.searchsorted(table_keys, row_keys), len(table_keys) - 1)
+    return np.where(table_keys[at] == row_keys, at, -1).astype(np.int64)
+
+
+def groups_of_cells(table: CountsTable, attributes: Sequence[str]) -> np.ndarray:
+    """For each of ``table``'s combinations, the index of its group in ``table.collapse(attributes)``."""
+    keep = [table.attributes.index(a) for a in attributes]
+    _, inverse = _combinations(table.codes[:, keep], [table.levels[i] for i in keep])
+    return inverse

@@ -40,8 +40,12 @@ def _unavailable(name: SectionName, request: AuditRequest) -> str | None:
             return "needs one row per person: a counts table has no features for associations and the classifier"
         if not features:
             return "no feature columns: every column plays a part (label, prediction, protected, ...)"
+    if name in (SectionName.COMPOSITION, SectionName.AMPLIFICATION) and not request.labelled:
+        return "needs a label column: this audit has outputs only"
     if name is SectionName.AMPLIFICATION and not request.predicted:
         return "a data-only audit has no predictions to compare with the labels"
+    if name in (SectionName.CONDITIONAL, SectionName.SUBGROUPS) and not (request.labelled or request.predicted):
+        return "needs a decision or a label to compare favorable rates: this audit has no yes/no outcome"
     if name is SectionName.CONDITIONAL and not request.diagnostics.conditioning:
         return "no conditioning columns were given"
     return None

@@ -16,7 +16,7 @@ from fairprobe.domain.policy import Policy, Rule
 from fairprobe.engines.catalogue import DIAGNOSTIC_METRICS
 from fairprobe.engines.policy import Candidate, judge
 from fairprobe.stats import proportions
-from fairprobe.stats.bounds import Measure, signed_limits, z_for
+from fairprobe.stats.bounds import Measure
 
 __all__ = [
     "MAX_FEATURE_LEVELS",
@@ -41,7 +41,8 @@ def rules_for(policy: Policy, metric: str) -> list[tuple[Rule, bool]]:
     own = [r for r in policy.rules if r.metric == metric]
     if own:
         return [(r, True) for r in own]
-    return [(DIAGNOSTIC_METRICS[metric].default, False)]
+    default = DIAGNOSTIC_METRICS[metric].default
+    return [] if default is None else [(default, False)]
 
 
 def finite(x: float | np.floating | None) -> float | None:
@@ -52,20 +53,14 @@ def make_candidate(
     rule: Rule, group: GroupKey, reference: GroupKey, n: float, reference_n: float, value: float | None,
     measure: Measure | None, alpha: float, *, parity_p: float | None = None, parity_test: str | None = None,
     sizes: tuple[float, float] | None = None, higher_favours: bool | None = None, parity_value: float = 0.0,
-    subject: str | None = None, parity_interval: bool = True,
+    subject: str | None = None, offset: float = 0.0,
 ) -> Candidate:
-    """A candidate whose parity-rule view (interval at ``1 - alpha``) comes from the measure itself
-    (``parity_interval=False`` leaves it out, for the many candidates of a scan judged by the bound rule)."""
-    low = high = None
-    if measure is not None and value is not None and parity_interval:
-        lo, hi = signed_limits(measure, np.array([z_for(alpha / 2)]))
-        low, high = finite(lo[0]), finite(hi[0])
-    parity = Disparity(value, low, high, measure.method if measure is not None and low is not None else None,
-                       parity_p, parity_test if parity_p is not None else None,
-                       ci_level=1 - alpha if low is not None else None)
+    """A candidate judged by its measure; under the parity rule ``judge`` gives it the measure's own interval at
+    ``1 - alpha`` (computed there, stacked, only when that rule asks for it)."""
+    parity = Disparity(value, None, None, None, parity_p, parity_test if parity_p is not None else None)
     return Candidate(rule=rule, group=group, reference=reference, n=int(round(n)), reference_n=int(round(reference_n)),
                      value=value, measure=measure if value is not None else None, parity=parity, sizes=sizes,
-                     parity_value=parity_value, higher_favours=higher_favours, subject=subject)
+                     parity_value=parity_value, higher_favours=higher_favours, subject=subject, offset=offset)
 
 
 def judged(candidates: Sequence[tuple[Candidate, bool]], policy: Policy) -> tuple[Finding, ...]:

@@ -20,7 +20,6 @@ from scipy import stats as sps
 from fairprobe.domain.audit import LABEL, PREDICTION, WEIGHT, AuditRequest, DataKind
 from fairprobe.domain.diagnostics import Section, SectionName
 from fairprobe.domain.groups import GroupKey
-from fairprobe.domain.policy import DecisionRule
 from fairprobe.engines.diagnostics.common import code_feature, finite, judged, make_candidate, rules_for, wilson_row
 from fairprobe.engines.policy import Candidate
 from fairprobe.errors import ValidationFailed
@@ -151,7 +150,6 @@ def _findings(measure: RateDifference, owner: list[tuple[tuple[int, ...], np.nda
             candidates.append((make_candidate(
                 rule, key, everyone_else, n, rest, float(p_s[k] - p_c[k]), measure.take(np.array([k])), alpha,
                 sizes=(float(measure.n1[k]), float(measure.n2[k])), higher_favours=True,
-                parity_interval=policy.decision_rule is DecisionRule.PARITY,
                 subject=f"Subgroup {key.label} (n={int(round(n))}) against everyone else (n={int(round(rest))})"
                 if k in keys else None), counts))
         findings = judged(candidates, policy)
