@@ -28,7 +28,8 @@ DATA = Path(os.environ.get("FAIRPROBE_SHARED_DATA", REPO.parent / "shared" / "da
 
 ENDPOINTS = {
     "/adult/fair": "Adult income model that never sees a name: /invocations (MLflow), /v1/chat/completions, /score, "
-                   "/v1/models/adult:predict, /v2/models/adult/infer, /csv",
+                   "/v1/models/adult:predict, /v2/models/adult/infer, /csv, /segment (a segmenter), "
+                   "/recommend (a recommender)",
     "/adult/biased": "the same, trained with first names as a feature",
     "/credit/direct": "German credit: penalises sex=female",
     "/credit/proxy": "German credit: penalises a female personal_status code, never reads sex",

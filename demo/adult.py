@@ -97,6 +97,23 @@ def base_profiles(data_dir: Path, n: int, seed: int = 1) -> list[dict[str, Any]]
 # ------------------------------------------------------------------ the model server
 
 
+#: the recommender's catalogue: ten high-margin items and twenty others
+HIGH_MARGIN_ITEMS = [f"h{i}" for i in range(1, 11)]
+OTHER_ITEMS = [f"o{i}" for i in range(1, 21)]
+
+
+def segment_of(score: float) -> str:
+    """The segmenter built on the model's score: premium from 0.5, standard from 0.2, else basic."""
+    return "premium" if score >= 0.5 else "standard" if score >= 0.2 else "basic"
+
+
+def recommended(score: float, k: int = 10) -> list[str]:
+    """The recommender built on the model's score: the top ``k`` list opens with round(k * score)
+    high-margin items, then the others."""
+    high = min(k, int(round(k * score)))
+    return HIGH_MARGIN_ITEMS[:high] + OTHER_ITEMS[:k - high]
+
+
 class ModelApp:
     """WSGI app serving one model in every supported format; records what it received (for tests)."""
 
@@ -148,6 +165,12 @@ class ModelApp:
             out = {"model_name": "adult", "outputs": [
                 {"name": "probabilities", "shape": [rows, 2], "datatype": "FP64",
                  "data": [v for s in scores for v in (1 - s, s)]}]}
+        elif path == "/segment":  # a segmenter: {"records": [...]} -> {"predictions": [{"segment": ...}]}
+            scores = self._scores(json.loads(body)["records"])
+            out = {"predictions": [{"segment": segment_of(s)} for s in scores]}
+        elif path == "/recommend":  # a recommender: {"records": [...]} -> {"predictions": [{"items": [...]}]}
+            scores = self._scores(json.loads(body)["records"])
+            out = {"predictions": [{"items": recommended(s)} for s in scores]}
         elif path == "/v1/chat/completions":  # an "LLM" that reads the profile JSON from the prompt
             prompt = json.loads(body)["messages"][-1]["content"]
             profile = json.loads(re.search(r"\{.*\}", prompt, re.DOTALL).group(0))  # type: ignore[union-attr]

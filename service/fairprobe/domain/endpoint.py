@@ -35,6 +35,8 @@ class Format(StrEnum):
 class Output(StrEnum):
     SCORE = "score"  # a number; the decision is score >= threshold
     LABEL = "label"  # a class; the decision is label == positive_label
+    SEGMENT = "segment"  # one of k segments; the decision is placement in a valuable segment
+    LIST = "list"  # a ranked list of items; the score is the DCG-weighted share of high-value items
 
 
 class ProbeFailure(StrEnum):
@@ -74,6 +76,7 @@ class FormatOptions:
     extract_json_field: str | None = None
     temperature: float = 0.0
     csv_header: bool = True
+    keep_lists: bool = False  # a list answer is the value itself (ranked items), not class probabilities
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +97,8 @@ class EndpointSpec:
     deadline_s: float = 120.0
     retries: int = 2
     favorable: Literal["positive", "negative"] = "positive"  # which decision benefits the person
+    valuable: tuple[Label, ...] = ()  # output segment: the segments that benefit the person
+    high_value_items: tuple[Label, ...] = ()  # output list: the items that count as high-value
 
     @property
     def favorable_is_positive(self) -> bool:
@@ -130,12 +135,14 @@ class Accounting:
 
 @dataclass(frozen=True, slots=True)
 class Scored:
-    """One answer per record, in order: a score (or 0/1 for labels) and a decision, or a failure."""
+    """One answer per record, in order: a score (or 0/1 for labels) and a decision, or a failure; ``answers``
+    keeps what the model said when it is more than a number (a segment, a list of items as a tuple)."""
 
     scores: tuple[float | None, ...]
     decisions: tuple[bool | None, ...]
     failures: tuple[ProbeFailure | None, ...]
     accounting: Accounting
+    answers: tuple[Any, ...] = ()
 
 
 class Scorer(Protocol):

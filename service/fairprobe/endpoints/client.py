@@ -14,6 +14,7 @@ with the caller's request id in ``X-Request-ID``.
 
 from __future__ import annotations
 
+import math
 import random
 import threading
 import time
@@ -313,11 +314,15 @@ class EndpointClient:
         scores: list[float | None] = []
         decisions: list[bool | None] = []
         failures: list[ProbeFailure | None] = []
+        answers: list[Any] = []
+        keep = self.spec.output in (Output.SEGMENT, Output.LIST)
         for raw in raws:
             score, decision, failure = self._answer(raw)
             scores.append(score)
             decisions.append(decision)
             failures.append(failure)
+            if keep:
+                answers.append(None if failure is not None else (raw if isinstance(raw, tuple) else str(raw)))
         failed = Counter(f.value for f in failures if f is not None)
         accounting = Accounting(
             sent=len(raws), answered=len(raws) - sum(failed.values()), failed=sum(failed.values()),
@@ -325,7 +330,7 @@ class EndpointClient:
             requests=self._requests - before[0], retries=self._retries - before[1], elapsed_s=round(elapsed, 4),
             deadline_s=self.spec.deadline_s, retries_denied=self._retries_denied - before[3], gave_up=self._gave_up,
         )
-        return Scored(tuple(scores), tuple(decisions), tuple(failures), accounting)
+        return Scored(tuple(scores), tuple(decisions), tuple(failures), accounting, tuple(answers))
 
     def _answer(self, raw: Raw | None) -> tuple[float | None, bool | None, ProbeFailure | None]:
         if raw is None:  # cannot happen: every chunk is resolved; kept so a bug shows as a failure, not a gap
@@ -333,6 +338,8 @@ class EndpointClient:
         if isinstance(raw, ProbeFailure):
             return None, None, raw
         if self.spec.output is Output.SCORE:
+            if isinstance(raw, tuple):
+                return None, None, ProbeFailure.INVALID_VALUE
             if isinstance(raw, bool):
                 return float(raw), raw, None
             if isinstance(raw, str):
@@ -341,8 +348,28 @@ class EndpointClient:
                 except ValueError:
                     return None, None, ProbeFailure.INVALID_VALUE
             return raw, raw >= self.spec.threshold, None
+        if self.spec.output is Output.LIST:
+            if not isinstance(raw, tuple):
+                return None, None, ProbeFailure.INVALID_VALUE
+            exposure = list_exposure(raw, self.spec.high_value_items)
+            return exposure, exposure > 0, None
+        if isinstance(raw, tuple):
+            return None, None, ProbeFailure.INVALID_VALUE
+        if self.spec.output is Output.SEGMENT:
+            placed = any(_same_label(raw, v) for v in self.spec.valuable)
+            return float(placed), placed, None
         decision = _same_label(raw, self.spec.positive_label)
         return float(decision), decision, None
+
+
+def list_exposure(items: tuple[Any, ...], high_value: tuple[Any, ...]) -> float:
+    """The DCG-weighted share of high-value items in a ranked list: sum of 1/log2(1 + rank) over them, over
+    the same sum over the list (0 for an empty list)."""
+    if not items:
+        return 0.0
+    wanted = {str(v) for v in high_value}
+    weights = [1.0 / math.log2(2 + i) for i in range(len(items))]
+    return sum(w for w, item in zip(weights, items, strict=True) if str(item) in wanted) / sum(weights)
 
 
 def _same_label(value: Any, positive: Any) -> bool:

@@ -24,7 +24,7 @@ from fairprobe.domain.slots import SLOT, fill, slot_names
 __all__ = ["BATCHABLE", "AnswerError", "Raw", "carried_fields", "compile_pattern", "count_marker", "decode", "encode",
            "extract", "fill_slots", "first_json_object", "single_record"]
 
-Raw = float | str | bool | ProbeFailure
+Raw = float | str | bool | tuple[str | float, ...] | ProbeFailure
 Record = Mapping[str, Any]
 
 #: formats whose servers accept many records per call
@@ -33,6 +33,8 @@ RECORDS = "{{records}}"
 RECORD = "{{record}}"
 #: a chat reply is searched in its first 64 Ki characters; a score is near the start of any real answer
 MAX_REPLY_CHARS = 65_536
+#: the most items one ranked-list answer may hold
+MAX_LIST = 1_000
 #: how many ``{`` in a reply may start a JSON object
 MAX_JSON_STARTS = 100
 DEFAULT_PATTERN = r"(-?\d+(?:\.\d+)?)"
@@ -263,6 +265,11 @@ def _values(fmt: Format, options: FormatOptions, doc: Any, n: int) -> Any:
 
 def _scalar(value: Any, options: FormatOptions) -> Raw:
     """A number, a label, or a list of class probabilities (``output_index``, default the last)."""
+    if isinstance(value, list) and options.keep_lists:
+        if len(value) > MAX_LIST or not all(isinstance(v, str | int | float) and not isinstance(v, bool)
+                                            for v in value):
+            return ProbeFailure.INVALID_VALUE
+        return tuple(value)
     if isinstance(value, list) and value:
         value = value[options.output_index if options.output_index is not None else -1]
     if isinstance(value, bool | str):

@@ -258,8 +258,13 @@ CATALOGUE: dict[str, MetricInfo] = {
         MetricInfo("expected_calibration_error", "score",
                    "Σ_bins (n_b/n) |mean(s)_b − mean(y)_b|, 10 equal-width bins", 0.0, "higher",
                    None, None, None),
-        MetricInfo("flip_rate", "probe", "share of paired profiles whose decision changes between the group's "
-                   "names (or attribute value) and the reference's", 0.0, "higher", None,
+        MetricInfo("rank_biased_overlap", "probe", "output 'list': mean over paired profiles of RBO(group's list, "
+                   "reference's list) = (1 − p) / (1 − p^k) Σ_{d ≤ k} p^(d−1) |A[:d] ∩ B[:d]| / d, p = 0.9 "
+                   "(Webber et al. 2010); Jaccard overlap reported beside it", 1.0, "lower", None,
+                   "t_interval_paired", "paired_t_test_vs_bound"),
+        MetricInfo("flip_rate", "probe", "share of paired profiles whose decision (for segment and list outputs: "
+                   "segment or list) changes between the group's names (or attribute value) and the reference's",
+                   0.0, "higher", None,
                    "clopper_pearson", "exact_binomial_vs_bound"),
         MetricInfo("mean_score_difference", "probe",
                    "mean score(group) − mean score(reference): paired over profiles in probes, unpaired in "

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from fairprobe.domain.endpoint import Scored, Scorer
-from fairprobe.domain.findings import Estimate
+from fairprobe.domain.findings import Disparity, Estimate
 from fairprobe.domain.groups import GroupKey
 from fairprobe.domain.names import NameGroup
 from fairprobe.domain.policy import Policy
@@ -37,17 +37,22 @@ from fairprobe.errors import ModelUnavailable
 from fairprobe.stats.bounds import Measure, PairedMean, Proportion
 from fairprobe.stats.paired import flip_rate_test, paired_decisions, paired_scores
 
-__all__ = ["FLIP_RATE", "MEAN_SCORE_DIFFERENCE", "POSITIVE_RATE_DIFFERENCE", "PROBE_METRICS",
-           "AttributeFlipProbe", "NameSwapProbe", "answered_at_all"]
+__all__ = ["FLIP_RATE", "MEAN_SCORE_DIFFERENCE", "POSITIVE_RATE_DIFFERENCE", "PROBE_METRICS", "RANK_BIASED_OVERLAP",
+           "AttributeFlipProbe", "NameSwapProbe", "answered_at_all", "jaccard", "rank_biased_overlap"]
 
 MEAN_SCORE_DIFFERENCE = "mean_score_difference"
 POSITIVE_RATE_DIFFERENCE = "positive_rate_difference"
 FLIP_RATE = "flip_rate"
+RANK_BIASED_OVERLAP = "rank_biased_overlap"
+#: RBO's persistence: the weight of rank d is p^(d-1) (Webber et al. 2010); 0.9 puts ~86% on the top 10
+RBO_P = 0.9
 #: the metrics a probe policy may bound, with what each means
 PROBE_METRICS: Mapping[str, str] = {
     MEAN_SCORE_DIFFERENCE: "mean over profiles of score(group) - score(reference), paired",
     POSITIVE_RATE_DIFFERENCE: "mean over profiles of positive share(group) - positive share(reference), paired",
-    FLIP_RATE: "share of profiles whose decision changes between group and reference",
+    FLIP_RATE: "share of profiles whose decision (or segment, or list) changes between group and reference",
+    RANK_BIASED_OVERLAP: "output 'list': mean over profiles of the rank-biased overlap of the group's list with "
+                         "the reference's (1: the same list)",
 }
 NAME_SLOTS = re.compile(r"\{(first_name|last_name|full_name)\}")
 Clock = Callable[[], datetime]
@@ -62,6 +67,7 @@ class _Arm:
     scores: np.ndarray
     decisions: np.ndarray
     rows: np.ndarray  # bool (profiles,): the profiles this arm covers
+    answers: np.ndarray | None = None  # object (profiles, slots): segments or item tuples, when the output has them
 
 
 @dataclass(frozen=True, eq=False)
@@ -70,13 +76,50 @@ class _Pairing:
     changes: np.ndarray  # per paired profile: share of slots whose decision changed
     score_gaps: np.ndarray  # per paired profile: score(group) - score(reference)
     decision_gaps: np.ndarray  # per paired profile: positive share(group) - positive share(reference)
+    overlaps: np.ndarray | None = None  # output list: per paired profile, mean rank-biased overlap
 
 
-def _answers(scored: Scored, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Scores and decisions (1.0/0.0) laid out by ``index`` (-1: no probe), NaN for failed probes."""
+def _answers(scored: Scored, index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Scores and decisions (1.0/0.0) laid out by ``index`` (-1: no probe), NaN for failed probes; the raw
+    answers (segments, item lists) the same way when the output has them."""
     scores = np.array([np.nan if s is None else s for s in scored.scores] + [np.nan], dtype=float)
     decisions = np.array([np.nan if d is None else float(d) for d in scored.decisions] + [np.nan], dtype=float)
-    return scores[index], decisions[index]
+    answers = None
+    if scored.answers:
+        answers = np.empty(len(scored.answers) + 1, dtype=object)
+        answers[:-1] = list(scored.answers)
+        answers = answers[index]
+    return scores[index], decisions[index], answers
+
+
+def rank_biased_overlap(first: tuple[Any, ...], second: tuple[Any, ...], p: float = RBO_P) -> float:
+    """Rank-biased overlap to the depth of the longer list, normalized so identical lists give 1:
+    (1 - p) / (1 - p^k) * sum over d <= k of p^(d-1) |first[:d] & second[:d]| / d."""
+    k = max(len(first), len(second))
+    if k == 0:
+        return 1.0
+    seen_a: set[Any] = set()
+    seen_b: set[Any] = set()
+    shared = 0
+    total = 0.0
+    for d in range(k):
+        a = first[d] if d < len(first) else None
+        b = second[d] if d < len(second) else None
+        if a is not None and a == b:
+            shared += 1
+        else:
+            shared += (a is not None and a in seen_b) + (b is not None and b in seen_a)
+        if a is not None:
+            seen_a.add(a)
+        if b is not None:
+            seen_b.add(b)
+        total += p**d * shared / (d + 1)
+    return float((1 - p) * total / (1 - p**k))
+
+
+def jaccard(first: tuple[Any, ...], second: tuple[Any, ...]) -> float:
+    a, b = set(first), set(second)
+    return 1.0 if not a and not b else len(a & b) / len(a | b)
 
 
 def answered_at_all(scored: Scored) -> Scored:
@@ -112,7 +155,21 @@ def _pair(treated: _Arm, control: _Arm, rows: np.ndarray, ids: Sequence[str], al
 
     t_score, c_score = per_profile(np.nan_to_num(ts)), per_profile(np.nan_to_num(cs))
     t_dec, c_dec = per_profile(np.nan_to_num(td)), per_profile(np.nan_to_num(cd))
-    changes = per_profile((np.nan_to_num(td) != np.nan_to_num(cd)).astype(float))
+    overlaps = None
+    if treated.answers is not None and control.answers is not None:
+        # a changed segment, or a changed list, is a flip even when the decision stays the same
+        ta, ca = treated.answers[rows], control.answers[rows]
+        changed = np.array([[both[i, j] and ta[i, j] != ca[i, j] for j in range(ta.shape[1])]
+                            for i in range(ta.shape[0])], dtype=float).reshape(ta.shape)
+        changes = per_profile(changed)
+        if any(isinstance(v, tuple) for v in ta.ravel()):
+            rbo = np.array([[rank_biased_overlap(ta[i, j], ca[i, j]) if both[i, j] else 0.0
+                             for j in range(ta.shape[1])] for i in range(ta.shape[0])]).reshape(ta.shape)
+            jac = np.array([[jaccard(ta[i, j], ca[i, j]) if both[i, j] else 0.0
+                             for j in range(ta.shape[1])] for i in range(ta.shape[0])]).reshape(ta.shape)
+            overlaps = per_profile(rbo)
+    else:
+        changes = per_profile((np.nan_to_num(td) != np.nan_to_num(cd)).astype(float))
     rate = flip_rate_test(changes, 0.0, alpha)
     metrics = {
         MEAN_SCORE_DIFFERENCE: paired_scores(t_score, c_score, alpha),
@@ -120,6 +177,9 @@ def _pair(treated: _Arm, control: _Arm, rows: np.ndarray, ids: Sequence[str], al
         # the comparison shows the rate and its interval; findings test it against each rule's bound
         FLIP_RATE: replace(rate, p_value=None, test=None),
     }
+    if overlaps is not None:
+        metrics[RANK_BIASED_OVERLAP] = _as_disparity(mean_estimate(overlaps, alpha))
+        metrics["jaccard"] = _as_disparity(mean_estimate(per_profile(jac), alpha))
     profile_ids = np.asarray(ids, dtype=object)[rows][usable]
     gap = t_score - c_score
     order = np.lexsort((-changes, -np.abs(gap)))
@@ -129,7 +189,13 @@ def _pair(treated: _Arm, control: _Arm, rows: np.ndarray, ids: Sequence[str], al
     )
     comparison = Comparison(group=treated.key, reference=control.key, n=int(usable.sum()),
                             excluded=int(rows.sum() - usable.sum()), metrics=metrics, worst=worst_profiles)
-    return _Pairing(comparison, changes, gap, t_dec - c_dec)
+    return _Pairing(comparison, changes, gap, t_dec - c_dec, overlaps)
+
+
+def _as_disparity(estimate: Estimate) -> Disparity:
+    """A comparison's summary of per-profile values (an overlap) in the shape of its other metrics."""
+    return Disparity(estimate.value, estimate.ci_low, estimate.ci_high, estimate.ci_method, None, None,
+                     estimate.reason, estimate.ci_level)
 
 
 def _paired_mean(gaps: np.ndarray) -> PairedMean | None:
@@ -147,7 +213,13 @@ def _judge(pairings: Sequence[_Pairing], policy: Policy, favorable_is_positive: 
             if rule.attributes is not None and not set(c.group.attributes) <= set(rule.attributes):
                 continue
             measure: Measure | None
-            if rule.metric == FLIP_RATE:
+            if rule.metric == RANK_BIASED_OVERLAP:
+                if pairing.overlaps is None:
+                    continue
+                parity = c.metrics[RANK_BIASED_OVERLAP]
+                measure = _paired_mean(pairing.overlaps)
+                favours = True
+            elif rule.metric == FLIP_RATE:
                 parity = flip_rate_test(pairing.changes, rule.threshold, policy.alpha)
                 measure = Proportion(np.array([pairing.changes.sum()]), np.array([float(pairing.changes.size)])) \
                     if pairing.changes.size else None
@@ -240,11 +312,12 @@ class NameSwapProbe:
         scored = answered_at_all(self.scorer.score(variants))
         p, g = len(records), len(request.groups)
         index = np.arange(p * g * k).reshape(p, g, k)
-        scores, decisions = _answers(scored, index)
+        scores, decisions, answers = _answers(scored, index)
         arms = [
             _Arm(key=GroupKey(tuple(group.attributes), tuple(group.attributes.values())),
                  names=tuple(" ".join(x for x in pair if x) for pair in samples[j]),
-                 scores=scores[:, j, :], decisions=decisions[:, j, :], rows=np.ones(p, dtype=bool))
+                 scores=scores[:, j, :], decisions=decisions[:, j, :], rows=np.ones(p, dtype=bool),
+                 answers=None if answers is None else answers[:, j, :])
             for j, group in enumerate(request.groups)
         ]
         ref = next(j for j, group in enumerate(request.groups) if group.id == request.reference)
@@ -287,19 +360,21 @@ class AttributeFlipProbe:
                             variants.append(changed)
                     plan.append((f, a, b, where))
         scored = answered_at_all(self.scorer.score(variants))
-        original_scores, original_decisions = _answers(scored, np.arange(p)[:, None])
+        original_scores, original_decisions, original_answers = _answers(scored, np.arange(p)[:, None])
         arms: list[_Arm] = []
         pairings: list[_Pairing] = []
         for flip in request.flips:
             for a in flip.values:
                 rows = np.array([r.get(flip.attribute) == a for r in records], dtype=bool)
-                arms.append(_Arm(GroupKey((flip.attribute,), (a,)), (), original_scores, original_decisions, rows))
+                arms.append(_Arm(GroupKey((flip.attribute,), (a,)), (), original_scores, original_decisions, rows,
+                                 original_answers))
         for f, a, b, where in plan:
             attribute = request.flips[f].attribute
             rows = np.array([w >= 0 for w in where], dtype=bool)
-            s, d = _answers(scored, np.array(where)[:, None])
-            treated = _Arm(GroupKey((attribute,), (b,)), (), s, d, rows)
-            control = _Arm(GroupKey((attribute,), (a,)), (), original_scores, original_decisions, rows)
+            s, d, answers = _answers(scored, np.array(where)[:, None])
+            treated = _Arm(GroupKey((attribute,), (b,)), (), s, d, rows, answers)
+            control = _Arm(GroupKey((attribute,), (a,)), (), original_scores, original_decisions, rows,
+                           original_answers)
             pairings.append(_pair(treated, control, rows, request.profiles.ids, request.policy.alpha, request.worst))
         return _report("attribute_flip", self.request_id, self.clock, arms, pairings, scored, request.policy,
                        request.seed, request.endpoint.format.value, p, set(), request.endpoint.favorable_is_positive)

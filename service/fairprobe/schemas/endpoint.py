@@ -71,7 +71,15 @@ class EndpointSchema(Schema):
     format = fields.Enum(Format, by_value=True, required=True)
     output = fields.Enum(Output, by_value=True, load_default=Output.SCORE,
                          metadata={"description": "'score': a number (decision = score >= threshold); "
-                                                  "'label': a class (decision = label == positive_label)"})
+                                                  "'label': a class (decision = label == positive_label); "
+                                                  "'segment': a segment (decision = placed in a valuable "
+                                                  "segment; a changed segment counts as a flip); 'list': a "
+                                                  "ranked list of item ids (score = DCG share of high-value "
+                                                  "items; overlap and changed lists are compared)"})
+    valuable_segments = fields.List(Scalar(), validate=validate.Length(min=1, max=200), metadata={
+        "description": "output 'segment': the segments that benefit the person"})
+    high_value_items = fields.List(Scalar(), validate=validate.Length(min=1, max=100_000), metadata={
+        "description": "output 'list': the item ids that count as high-value (high margin, premium)"})
     threshold = Bounded(load_default=0.5)
     favorable = fields.String(load_default="positive", validate=validate.OneOf(["positive", "negative"]), metadata={
         "description": "Which decision benefits the person: 'positive' (score >= threshold, or the positive "
@@ -122,6 +130,13 @@ class EndpointSchema(Schema):
                 raise ValidationError(f"the value of header {name} must be at most 8192 Latin-1 characters with no "
                                       "control characters and no leading or trailing whitespace", "headers")
         fmt = data.get("format")
+        output = data.get("output")
+        if "valuable_segments" in data and output is not Output.SEGMENT:
+            raise ValidationError("only output 'segment' has valuable segments", "valuable_segments")
+        if "high_value_items" in data and output is not Output.LIST:
+            raise ValidationError("only output 'list' has high-value items", "high_value_items")
+        if output is Output.LIST and fmt in (Format.CSV, Format.OPENAI_CHAT):
+            raise ValidationError("a ranked list is read from a JSON answer (json, mlflow, kserve-v1)", "output")
         template = data.get("body_template")
         if template is not None:
             if fmt is not Format.JSON:
@@ -157,7 +172,7 @@ class EndpointSchema(Schema):
             mlflow_orient=data["mlflow_orient"], model=data.get("model"), system_prompt=data.get("system_prompt"),
             prompt=data.get("prompt"), extract_regex=data.get("extract_regex"),
             extract_json_field=data.get("extract_json_field"), temperature=data["temperature"],
-            csv_header=data["csv_header"],
+            csv_header=data["csv_header"], keep_lists=data["output"] is Output.LIST,
         )
         batch = 1 if single_record(data["format"], options) else data["batch_size"]
         return EndpointSpec(
@@ -165,5 +180,6 @@ class EndpointSchema(Schema):
             threshold=data["threshold"], positive_label=data["positive_label"], method=data["method"],
             headers=dict(data["headers"]), batch_size=batch, concurrency=data["concurrency"],
             timeout_s=data["timeout_s"], deadline_s=data["deadline_s"], retries=data["retries"],
-            favorable=data["favorable"],
+            favorable=data["favorable"], valuable=tuple(data.get("valuable_segments", ())),
+            high_value_items=tuple(data.get("high_value_items", ())),
         )

@@ -10,7 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from fairprobe.domain.outputs import OutputKind
 from fairprobe.domain.policy import Bound, DecisionRule, Policy, Rule, SmallGroups
 from fairprobe.engines.catalogue import DIAGNOSTIC_METRICS, DISPARITIES, LABEL_DISPARITIES, RATES, RELATIVE_GAP_METRICS
-from fairprobe.engines.counterfactual import FLIP_RATE, PROBE_METRICS
+from fairprobe.engines.counterfactual import FLIP_RATE, PROBE_METRICS, RANK_BIASED_OVERLAP
 from fairprobe.engines.discrimination import SEARCH_METRICS
 from fairprobe.engines.policy import DEFAULT_RULES, LABEL_RULES
 from fairprobe.engines.stress import STRESS_METRICS
@@ -124,8 +124,9 @@ class ProbeRuleSchema(RuleSchema):
     """A rule over a probe's paired comparisons."""
 
     metric = fields.String(required=True, validate=validate.OneOf(sorted(PROBE_METRICS)),
-                           metadata={"description": "flip_rate (max), or mean_score_difference / "
-                                                    "positive_rate_difference (min, max or max_abs)"})
+                           metadata={"description": "flip_rate (max), rank_biased_overlap (min; list outputs), "
+                                                    "or mean_score_difference / positive_rate_difference (min, max "
+                                                    "or max_abs)"})
 
     @validates_schema
     def _one_bound(self, data: dict[str, Any], **_: Any) -> None:
@@ -134,6 +135,8 @@ class ProbeRuleSchema(RuleSchema):
             raise ValidationError("give exactly one of min, max or max_abs", "metric")
         if data.get("metric") == FLIP_RATE and bounds[0] != Bound.MAX:
             raise ValidationError("flip_rate takes max (the largest share of changed decisions allowed)", bounds[0])
+        if data.get("metric") == RANK_BIASED_OVERLAP and bounds[0] != Bound.MIN:
+            raise ValidationError("rank_biased_overlap takes min (the least overlap allowed)", bounds[0])
 
 
 class ProbePolicySchema(PolicySchema):
