@@ -59,8 +59,14 @@ class CreditModel:
         return np.asarray(1 / (1 + np.exp(-logit)))
 
 
+def tier_of(score: float) -> str:
+    """The credit tier of a score: gold from 0.8, silver from 0.6, else bronze."""
+    return "gold" if score >= 0.8 else "silver" if score >= 0.6 else "bronze"
+
+
 class CreditApp:
-    """POST /direct, /proxy or /blind with {"records": [...]} -> {"predictions": [{"score": p}]}."""
+    """POST /direct, /proxy or /blind with {"records": [...]} -> {"predictions": [{"score": p, "tier": t}]}: the
+    score, and the credit tier a segmenter built on it assigns (gold from 0.8, silver from 0.6, else bronze)."""
 
     def __init__(self, model: CreditModel) -> None:
         self.model = model
@@ -79,5 +85,5 @@ class CreditApp:
             return Response(json.dumps({"error": "month missing"}), status=422,
                             mimetype="application/json")(environ, start_response)
         scores = self.model.score(kind, records)
-        body = json.dumps({"predictions": [{"score": float(s)} for s in scores]})
+        body = json.dumps({"predictions": [{"score": float(s), "tier": tier_of(float(s))} for s in scores]})
         return Response(body, mimetype="application/json")(environ, start_response)

@@ -235,3 +235,20 @@ def test_a_probe_whose_model_answers_nothing_is_a_502_with_the_accounting(
         assert problem["accounting"]["sent"] == sent and problem["accounting"]["answered"] == 0
         failures = problem["accounting"]["failures"]
         assert sum(failures.values()) == sent and set(failures) <= {"http_error", "abandoned"}
+
+
+@pytest.mark.parametrize(("kind", "verdict"), [("direct", "fail"), ("blind", "pass")])
+def test_a_stress_test_of_a_segmenter_judges_placement_in_the_valuable_tier(
+        client: FlaskClient, credit_server: str, kind: str, verdict: str,
+        reference_records: list[dict[str, Any]]) -> None:
+    """The same models read as segmenters (gold, silver, bronze tiers): placement in gold or silver is the decision."""
+    body = {"endpoint": {**endpoint(credit_server, kind), "response_path": "predictions[*].tier",
+                         "output": "segment", "valuable_segments": ["gold", "silver"]},
+            "generator": generator(reference_records), "groups": GROUPS[:2], "reference": "male",
+            "profiles_per_group": 400, "edge_cases": [], "seed": 5,
+            "policy": {"rules": [{"metric": "disparate_impact", "min": 0.8}]}}
+    response = client.post("/v1/stress", json=body)
+    assert response.status_code == 200, response.get_json()
+    report = response.get_json()
+    assert report["verdict"] == verdict, report["findings"]
+    assert report["accounting"]["answered"] == 800
