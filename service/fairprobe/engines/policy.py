@@ -45,7 +45,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-from scipy import stats as sps
+from scipy import special
 
 from fairprobe.domain.findings import Disparity, Favoured, Finding, Reason, Status
 from fairprobe.domain.groups import GroupKey
@@ -156,7 +156,7 @@ def _test_all(candidates: Sequence[Candidate], policy: Policy) -> list[_Tested |
         width = high - low
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             far = np.where((spread > 0) & np.isfinite(width),
-                           sps.norm.sf(sps.norm.isf(p_near) + width / spread), 0.0)
+                           special.ndtr(special.ndtri(p_near) - width / spread), 0.0)
         p_fail = np.minimum(1.0, p_near + np.nan_to_num(far))
         # a pass, or a fail sure to survive BH (p <= alpha / tests, the first step of BH), needs no sample size
         undecided = (np.maximum(inside_low, inside_high) >= policy.alpha) & \

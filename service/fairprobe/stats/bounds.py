@@ -60,6 +60,12 @@ LOG2_K = (-10.0, 40.0)
 _NORMAL = NormalDist()
 
 
+def _norm_sf(z: np.ndarray | float) -> np.ndarray:
+    """The standard normal upper tail, as scipy.stats.norm.sf computes it (ndtr(-z)) without the per-call
+    argument handling of its distribution objects: the root searches below call it thousands of times."""
+    return np.asarray(special.ndtr(-np.asarray(z, float)), float)
+
+
 def z_for(tail: float) -> float:
     """The normal quantile whose upper tail is ``tail`` (``z_for(0.05)`` is 1.645).
 
@@ -101,7 +107,7 @@ class Measure:
         ``Phi(z*)``, computed as ``1 - Phi(-z*)`` so that neither tail loses its small values.
         """
         z = _inverse_z(self, bound)
-        return np.asarray(sps.norm.sf(z), float), np.asarray(sps.norm.sf(-z), float)
+        return np.asarray(_norm_sf(z), float), np.asarray(_norm_sf(-z), float)
 
     def p_greater(self, bound: np.ndarray) -> np.ndarray:
         """p-value of ``θ <= bound`` against ``θ > bound``."""
@@ -398,10 +404,10 @@ class Proportion(Measure):
 
     def limits(self, z: np.ndarray, k: np.ndarray | float = 1.0) -> Pair:
         c, n = self.c * k, self.n * k
-        tail = sps.norm.sf(z)
+        tail = _norm_sf(z)
         with np.errstate(divide="ignore", invalid="ignore"):
-            low = np.where(c > 0, sps.beta.ppf(tail, np.maximum(c, 1e-300), n - c + 1), 0.0)
-            high = np.where(c < n, sps.beta.ppf(1 - tail, c + 1, np.maximum(n - c, 1e-300)), 1.0)
+            low = np.where(c > 0, special.betaincinv(np.maximum(c, 1e-300), n - c + 1, tail), 0.0)
+            high = np.where(c < n, special.betaincinv(c + 1, np.maximum(n - c, 1e-300), 1 - tail), 1.0)
         return np.asarray(low, float), np.asarray(high, float)
 
     def tails(self, bound: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -443,7 +449,7 @@ class _Mean(Measure):
 
     def limits(self, z: np.ndarray, k: np.ndarray | float = 1.0) -> Pair:
         se, df = self._se_df(k)
-        half = sps.t.isf(sps.norm.sf(z), df) * se
+        half = -special.stdtrit(df, _norm_sf(z)) * se
         half = np.where(se > 0, half, 0.0)
         return self.mean - half, self.mean + half
 
@@ -452,7 +458,7 @@ class _Mean(Measure):
         se, df = self._se_df()
         with np.errstate(divide="ignore", invalid="ignore"):
             t = (self.mean - bound) / se
-            up, down = sps.t.sf(t, df), sps.t.sf(-t, df)
+            up, down = special.stdtr(df, -t), special.stdtr(df, t)
         return (np.where(se > 0, up, np.where(self.mean > bound, 0.0, 1.0)),
                 np.where(se > 0, down, np.where(self.mean < bound, 0.0, 1.0)))
 
@@ -503,8 +509,8 @@ class Normal(Measure):
             centre = np.where(self.log > 0, np.log(np.where(self.log > 0, self.value, 1.0)), self.value)
             target = np.where(self.log > 0, np.log(np.where(self.log > 0, np.maximum(bound, 0.0), 1.0)), bound)
             z = (centre - target) / self.se
-        up = np.where(self.se > 0, sps.norm.sf(z), np.where(centre > target, 0.0, 1.0))
-        down = np.where(self.se > 0, sps.norm.sf(-z), np.where(centre < target, 0.0, 1.0))
+        up = np.where(self.se > 0, _norm_sf(z), np.where(centre > target, 0.0, 1.0))
+        down = np.where(self.se > 0, _norm_sf(-z), np.where(centre < target, 0.0, 1.0))
         return np.asarray(up, float), np.asarray(down, float)
 
 
@@ -585,7 +591,7 @@ class EffectSize(Measure):
         # data k times as large at the same effect: the statistic's excess over its null mean grows k-fold
         null_mean = np.where(np.isfinite(self.df2), 1.0, self.df1)
         statistic = null_mean + (self.statistic - null_mean) * k
-        tail = sps.norm.sf(z)
+        tail = _norm_sf(z)
         top = np.maximum(statistic * self.df1, 1.0) * 4 + 100.0 * (1 + z**2)
 
         def solve(target: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 from scipy import stats as sps
 
 from fairprobe.stats.bounds import z_for
@@ -103,7 +104,7 @@ def _test(c1: np.ndarray, n1: np.ndarray, c2: np.ndarray, n2: np.ndarray) -> Tes
         a, m, b, k = c1[large], n1[large], c2[large], n2[large]
         pooled = (a + b) / (m + k)
         z = (a / m - b / k) / np.sqrt(pooled * (1 - pooled) * (1 / m + 1 / k))
-        p_value[large] = 2 * sps.norm.sf(np.abs(z))
+        p_value[large] = 2 * special.ndtr(-np.abs(z))
         test[large] = Z_TEST
     if small.any():
         index = np.flatnonzero(small)
@@ -171,7 +172,7 @@ def average_of_differences(
         value = (points[0] + points[1]) / 2
         low, high = mover_sum(points, limits)
         se = np.sqrt(variance)
-        p_value = np.where(se > 0, 2 * sps.norm.sf(np.abs(value) / se), np.where(value == 0, 1.0, np.nan))
+        p_value = np.where(se > 0, 2 * special.ndtr(-np.abs(value) / se), np.where(value == 0, 1.0, np.nan))
     undefined = ~np.isfinite(value)
     low, high = low / 2, high / 2
     low[undefined] = high[undefined] = p_value[undefined] = np.nan
