@@ -103,7 +103,29 @@ def bodies(url: str) -> dict[str, tuple[str, dict[str, Any]]]:
     search = {"endpoint": endpoint(url), "generator": {"schema": schema}, "protected": {"sex": ["female", "male"]},
               "methods": ["causal", "directed"], "max_probes": 200, "batch_profiles": 10, "precision": 0.1,
               "examples": 2, "seed": 4, "policy": {"rules": [{"metric": "causal_discrimination_rate", "max": 0.1}]}}
+    outputs = {"data": {"records": [{**r, "seg": ["gold", "silver", "basic"][i % 3], "offer": 10.0 + i % 7,
+                                     "zone": ["n", "s"][i % 2], "band": i % 4} for i, r in enumerate(rows)]},
+               "protected": [{"attribute": "race", "reference": "a"}],
+               "segment": {"column": "seg", "valuable": ["gold"]}, "outcome": {"column": "offer", "favours": "higher"},
+               "features": ["zone", "age"], "conditioning": [{"attribute": "band"}],
+               "policy": {"rules": [{"metric": "outcome_mean", "max_relative_gap": 0.2},
+                                    {"metric": "disparate_impact", "min": 0.8}], "min_group_size": 5}}
+    outputs_counts = {"data": {"columns": {"g": ["a", "a", "b", "b"], "seg": ["x", "y", "x", "y"],
+                                           "n": [30, 20, 25, 25], "s": [300.0, 150.0, 260.0, 240.0],
+                                           "ss": [3100.0, 1200.0, 2800.0, 2400.0]}},
+                      "count": "n", "protected": [{"attribute": "g"}], "segment": {"column": "seg"},
+                      "outcome": {"sum": "s", "sum_of_squares": "ss"}}
+    lists = [{"who": f"u{i // 3}", "grp": "a" if i // 3 % 2 else "b", "pos": i % 3 + 1, "item": f"i{(i * 7) % 11}",
+              "cat": f"c{i % 4}", "tier": "hi" if i % 5 == 0 else "lo", "seller": f"s{i % 3}", "rel": 1.0 + i % 2}
+             for i in range(60)]
+    ranking = {"data": {"records": lists}, "protected": [{"attribute": "grp"}],
+               "ranking": {"customer": "who", "item": "item", "position": "pos", "category": "cat",
+                           "high_value": {"column": "tier", "values": ["hi"]}, "provider": "seller",
+                           "relevance": "rel", "k": 3},
+               "policy": {"rules": [{"metric": "high_value_exposure_ratio", "min": 0.8}], "min_group_size": 2}}
     return {
+        "audit_outputs": ("/v1/audits", outputs), "audit_output_counts": ("/v1/audits", outputs_counts),
+        "audit_ranking": ("/v1/audits", ranking),
         "audit_records": ("/v1/audits", audit), "audit_counts": ("/v1/audits", counts),
         "audit_model": ("/v1/audits", model_audit), "name_swap": ("/v1/probes/name-swap", name_swap),
         "flip": ("/v1/probes/flip", flip), "stress_schema": ("/v1/stress", stress),
