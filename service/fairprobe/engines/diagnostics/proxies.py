@@ -45,12 +45,13 @@ METHOD = ("Association: Cramér's V = sqrt(chi2 / (n (min(r, c) - 1))) over the 
           "iterations of 15-leaf trees, categorical features native) predicting the attribute, 3-fold stratified "
           "cross-validated probabilities on a seeded subsample of at most proxy_sample rows; one-vs-rest AUC per "
           "group with Hanley-McNeil's interval (it ignores the folds' dependence); permutation importance (3 "
-          "repeats) of a model fitted on two thirds of the subsample, scored on at most 2,000 of the rest. Sample "
+          "repeats) of a model fitted on two thirds of the subsample, scored on at most 1,000 of the rest. Sample "
           "weights are not applied.")
 
 MIN_CLASS = 10  # people of a group (and outside it) in the subsample for its AUC
 ITERATIONS = 40  # boosting iterations (trees of at most 15 leaves)
-IMPORTANCE_ROWS = 2_000  # the most held-out rows permutation importance scores on
+#: the most held-out rows permutation importance scores on (each repeat predicts them once per feature)
+IMPORTANCE_ROWS = 1_000
 
 
 def _association(feature: pd.Series, codes: np.ndarray) -> tuple[str, EffectSize, float, int] | None:
