@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+import numpy as np
+
 from fairprobe.domain.findings import Finding
 from fairprobe.domain.groups import Label
 from fairprobe.domain.outputs import OutputKind
@@ -19,6 +21,7 @@ __all__ = [
     "Section",
     "SectionName",
     "Skipped",
+    "TimeWindows",
 ]
 
 
@@ -31,6 +34,7 @@ class SectionName(StrEnum):
     CONDITIONAL = "conditional"  # gaps within strata of a legitimate factor, and pooled across them
     PROXIES = "proxies"  # features that carry a protected attribute in
     SUBGROUPS = "subgroups"  # the worst subgroups over protected attributes and features
+    WINDOWS = "windows"  # the audit per time window: breaches, trends, drift from a baseline window
 
 
 #: sections that need one row per person (the features): a counts table cannot feed them
@@ -54,7 +58,22 @@ class ScanOptions:
     top: int = 10
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, eq=False)
+class TimeWindows:
+    """Each row's time window: ``codes`` index ``labels`` (in time order); ``baseline`` is the window drift is
+    measured from; ``drift`` the most a finding's value may move from it (``drift_given``: the caller stated
+    it, so drift findings count towards the verdict)."""
+
+    column: str
+    window: str
+    codes: np.ndarray
+    labels: tuple[str, ...]
+    baseline: int = 0
+    drift: float = 0.05
+    drift_given: bool = False
+
+
+@dataclass(frozen=True, eq=False)
 class DiagnosticsRequest:
     """Which sections were asked for (``None``: every one the inputs allow) and their inputs.
 
@@ -67,6 +86,7 @@ class DiagnosticsRequest:
     conditioning: tuple[ConditioningColumn, ...] = ()
     scan: ScanOptions = ScanOptions()
     proxy_sample: int = 20_000
+    time: TimeWindows | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, DataKind
+from fairprobe.domain.diagnostics import DiagnosticsRequest
 from fairprobe.domain.endpoint import Accounting, Output, Scorer
 from fairprobe.domain.findings import (
     AttributeIndex,
@@ -27,6 +28,7 @@ from fairprobe.domain.findings import (
     GroupReport,
     Reason,
 )
+from fairprobe.domain.outputs import OutputsRequest
 from fairprobe.domain.policy import Bound, Rule
 from fairprobe.engines import measures
 from fairprobe.engines.aif360_adapter import AIF360_VERSION, group_metrics
@@ -147,7 +149,7 @@ class DatasetAudit:
             candidates += self._candidates(request, part, rates, gaps, counts)
 
         findings = judge(candidates, request.policy)
-        sections, skipped = diagnose(request, parts)
+        sections, skipped = diagnose(request, parts, lambda rows: self._window(request, rows))
         outputs = measure_outputs(request, parts, table, np.maximum(cells_of_rows(codes, table), 0))
         counted = [f for section in (*sections, *outputs) for f in section.findings if f.in_verdict]
         roles = request.roles
@@ -180,6 +182,21 @@ class DatasetAudit:
             skipped=skipped,
             outputs=outputs,
         )
+
+    def _window(self, request: AuditRequest, rows: np.ndarray) -> AuditReport | None:
+        """The same audit on the rows of one time window (no diagnostics, no outputs); None when a named
+        reference group has no one in the window (its findings would have no reference)."""
+        frame = request.frame.loc[rows].reset_index(drop=True)
+        for attribute in request.protected:
+            if attribute.reference_rule == "named" and attribute.bins is None and \
+                    not bool((frame[attribute.name] == attribute.reference).any()):
+                return None
+            if attribute.reference_rule == "named" and attribute.bins is not None and \
+                    attribute.reference not in encode(frame[attribute.name], attribute.bins)[1]:
+                return None
+        window = replace(request, frame=frame, extra=None, feature_names=(), unlabelled=None,
+                         diagnostics=DiagnosticsRequest(sections=()), outputs=OutputsRequest(), endpoint=None)
+        return self._audit(window)
 
     def _check_size(self, request: AuditRequest, parts: list[Partition]) -> None:
         """Refuse an audit whose groups or findings exceed the service's limits, naming what to change."""

@@ -323,6 +323,9 @@ CATALOGUE: dict[str, MetricInfo] = {
                    "else), over every subgroup of up to max_depth conditions with one on a protected attribute; "
                    "BH over all tested (subgroups section)", 0.0, "lower", None, "newcombe_hybrid_score",
                    "newcombe_score_test_vs_bound; scan: pooled_z_one_sided_disadvantage"),
+        MetricInfo("window_drift", "diagnostic", "a finding's value in a window − its value in the baseline window "
+                   "(windows section); normal interval adding the two windows' variances", 0.0, "further_from_ideal",
+                   None, "wald", "wald_z_test_vs_bound"),
         MetricInfo("segment_representation_ratio", "output", "P(segment | group) / P(segment): a group's share in "
                    "a segment over the segment's share of everyone (segments section)", 1.0, "further_from_ideal",
                    None, "clopper_pearson_scaled", "exact_binomial_vs_bound"),

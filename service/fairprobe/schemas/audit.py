@@ -33,6 +33,7 @@ from fairprobe.schemas.outputs import (
 from fairprobe.schemas.policy import PolicySchema, build_policy, check_rules_apply, default_rules
 from fairprobe.schemas.scalar import Bounded, Scalar
 from fairprobe.schemas.table import checked_frame, records_of
+from fairprobe.schemas.windows import TimeSchema, time_windows
 
 __all__ = ["AuditRequestSchema", "DataSchema", "ProtectedSchema"]
 
@@ -160,6 +161,9 @@ class AuditRequestSchema(Schema):
     ranking = fields.Nested(RankingSchema, metadata={
         "description": "Recommendation lists as a long table (one row per person, position and item): diversity, "
                        "high-value exposure and coverage by group; provider exposure against a target."})
+    time = fields.Nested(TimeSchema, metadata={
+        "description": "Audit every time window too: per-window findings, trends, and drift from a baseline "
+                       "window (the windows section)."})
     missing_labels = fields.String(load_default="refuse", validate=validate.OneOf(["refuse", "exclude"]), metadata={
         "description": "'refuse' (default): a missing label is an error. 'exclude': rows without a label leave "
                        "the audit and are counted, by group, as label completeness."})
@@ -338,6 +342,8 @@ def _diagnostics(data: dict[str, Any], frame: pd.DataFrame, names: tuple[str, ..
                                       "prediction, a score with a threshold, or an endpoint", f"diagnostics[{i}]")
             if section is SectionName.CONDITIONAL and "conditioning" not in data:
                 raise ValidationError("the conditional section needs conditioning columns", f"diagnostics[{i}]")
+            if section is SectionName.WINDOWS and "time" not in data:
+                raise ValidationError("the windows section needs a time column ('time')", f"diagnostics[{i}]")
     shares = _expected_shares(data.get("expected_shares", {}), frame, names)
     conditioning = tuple(_conditioning(frame, data, i, c, max_levels)
                          for i, c in enumerate(data.get("conditioning", [])))
@@ -346,6 +352,7 @@ def _diagnostics(data: dict[str, Any], frame: pd.DataFrame, names: tuple[str, ..
         sections=sections, expected_shares=shares, conditioning=conditioning,
         scan=ScanOptions(scan.get("max_depth", 2), scan.get("min_support", 30), scan.get("top", 10)),
         proxy_sample=data.get("proxy_sample", 20_000),
+        time=time_windows(frame, data["time"]) if "time" in data else None,
     )
 
 
@@ -374,7 +381,7 @@ def _conditioning(frame: pd.DataFrame, data: dict[str, Any], i: int, given: dict
     field = f"conditioning[{i}]"
     name = given["attribute"]
     taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
-    taken |= {column for _, column in output_columns(data)}
+    taken |= {column for _, column in output_columns(data)} | ({data["time"]["column"]} if "time" in data else set())
     if name in taken:
         raise ValidationError(f"column {name!r} already plays another part; a legitimate factor must be a "
                               "column of its own", f"{field}.attribute")
@@ -390,7 +397,7 @@ def _extra(frame: pd.DataFrame, data: dict[str, Any], diagnostics: DiagnosticsRe
            counts: bool) -> tuple[pd.DataFrame | None, tuple[str, ...]]:
     """The feature and conditioning columns the diagnostics read, as given (missing values allowed)."""
     taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
-    taken |= {column for _, column in output_columns(data)}
+    taken |= {column for _, column in output_columns(data)} | ({data["time"]["column"]} if "time" in data else set())
     if counts:
         names: list[str] = []
     elif "features" in data:
@@ -421,6 +428,8 @@ def _check_distinct_roles(data: dict[str, Any]) -> None:
     roles = [(f"protected[{i}].attribute", p.name) for i, p in enumerate(data.get("protected", []))]
     roles += [(field, data[field]) for field in ROLE_FIELDS if field in data]
     roles += output_columns(data)
+    if "time" in data:
+        roles.append(("time.column", data["time"]["column"]))
     for field, column in roles:
         if column in seen:
             first = seen[column]

@@ -20,6 +20,7 @@ from fairprobe.engines.diagnostics.conditional import conditional
 from fairprobe.engines.diagnostics.missingness import missingness
 from fairprobe.engines.diagnostics.proxies import proxies
 from fairprobe.engines.diagnostics.subgroups import subgroups
+from fairprobe.engines.diagnostics.windows import WindowAudit, windows
 from fairprobe.engines.groups import Partition
 from fairprobe.errors import ValidationFailed
 
@@ -48,11 +49,15 @@ def _unavailable(name: SectionName, request: AuditRequest) -> str | None:
         return "needs a decision or a label to compare favorable rates: this audit has no yes/no outcome"
     if name is SectionName.CONDITIONAL and not request.diagnostics.conditioning:
         return "no conditioning columns were given"
+    if name is SectionName.WINDOWS and request.diagnostics.time is None:
+        return "no time column was given"
     return None
 
 
-def diagnose(request: AuditRequest, parts: Sequence[Partition]) -> tuple[tuple[Section, ...], tuple[Skipped, ...]]:
-    """Run the requested sections (by default every one the inputs allow); say why the others did not run."""
+def diagnose(request: AuditRequest, parts: Sequence[Partition], audit_window: WindowAudit | None = None
+             ) -> tuple[tuple[Section, ...], tuple[Skipped, ...]]:
+    """Run the requested sections (by default every one the inputs allow); say why the others did not run.
+    ``audit_window`` audits the rows of one time window (the windows section runs the whole audit on each)."""
     fav_pos = request.roles.favorable_is_positive
     unlabelled = None
     if request.unlabelled is not None:
@@ -66,6 +71,7 @@ def diagnose(request: AuditRequest, parts: Sequence[Partition]) -> tuple[tuple[S
         SectionName.CONDITIONAL: lambda: conditional(request, parts),
         SectionName.PROXIES: lambda: proxies(request),
         SectionName.SUBGROUPS: lambda: subgroups(request),
+        SectionName.WINDOWS: lambda: windows(request, audit_window or (lambda _: None)),
     }
     asked = request.diagnostics.sections
     sections: list[Section] = []
