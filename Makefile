@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run demo test lint typecheck browser bench openapi clean
+.PHONY: setup run demo test lint typecheck browser promtool bench openapi clean
 
 setup: $(STAMP)
 
@@ -30,8 +30,9 @@ MODELS_PORT ?= 5000
 demo: setup
 	$(BIN)/python -m demo --host $(HOST) --port $(PORT) --models-port $(MODELS_PORT)
 
-## Lint, type-check, then the whole test suite (the browser tests need chromium: installed when missing).
-test: setup lint typecheck browser
+## Lint, type-check, then the whole test suite (the browser tests need chromium, the ops tests promtool:
+## each installed when missing).
+test: setup lint typecheck browser promtool
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -43,12 +44,18 @@ typecheck: setup
 browser:
 	@scripts/install-chromium.sh
 
+promtool:
+	@scripts/install-promtool.sh
+
 bench: setup
 	$(BIN)/python benchmarks/bench_audit.py
 	$(BIN)/python benchmarks/bench_memory.py
 	$(BIN)/python benchmarks/bench_probes.py
 	$(BIN)/python benchmarks/bench_discrimination.py
 	$(BIN)/python benchmarks/bench_decisions.py
+	$(BIN)/python benchmarks/bench_diagnostics.py
+	$(BIN)/python benchmarks/bench_outputs.py
+	$(BIN)/python benchmarks/bench_windows.py
 
 ## Regenerate openapi/openapi.yaml from the schemas (a test fails when it drifts).
 openapi: setup
