@@ -73,10 +73,10 @@ def test_bad_diagnostics_input_is_a_problem_naming_the_field(client: FlaskClient
 def test_sections_the_inputs_cannot_feed_are_skipped_with_a_reason(client: FlaskClient) -> None:
     report = json_of(client.post("/v1/audits", json=_body({"count": "n"})))
     skipped = {s["name"]: s["reason"] for s in report["skipped"]}
-    assert set(skipped) == {"missingness", "proxies", "conditional", "windows"}
+    assert set(skipped) == {"missingness", "proxies", "conditional", "windows", "comparison"}
     assert "counts table" in skipped["proxies"]
     ran = [s["name"] for s in report["diagnostics"]]
-    assert ran == ["composition", "amplification", "subgroups"]
+    assert ran == ["composition", "amplification", "subgroups", "mitigation"]
     assert "protected attributes only" in next(s for s in report["diagnostics"] if s["name"] == "subgroups")["notes"][0]
 
 

@@ -15,6 +15,7 @@ from fairprobe.domain.outputs import OutputKind
 
 __all__ = [
     "NEEDS_ROWS",
+    "CandidateModel",
     "ConditioningColumn",
     "DiagnosticsRequest",
     "ScanOptions",
@@ -35,6 +36,8 @@ class SectionName(StrEnum):
     PROXIES = "proxies"  # features that carry a protected attribute in
     SUBGROUPS = "subgroups"  # the worst subgroups over protected attributes and features
     WINDOWS = "windows"  # the audit per time window: breaches, trends, drift from a baseline window
+    COMPARISON = "comparison"  # a candidate model against production on the same people (non-inferiority)
+    MITIGATION = "mitigation"  # advice, never applied: reweighing weights for retraining
 
 
 #: sections that need one row per person (the features): a counts table cannot feed them
@@ -74,6 +77,17 @@ class TimeWindows:
 
 
 @dataclass(frozen=True, eq=False)
+class CandidateModel:
+    """A second model's decisions on the same rows (``decisions``: True where it predicts the positive label);
+    ``margin`` is how much larger a gap it may make (``margin_given``: stated, so its findings count)."""
+
+    column: str
+    decisions: np.ndarray
+    margin: float = 0.02
+    margin_given: bool = False
+
+
+@dataclass(frozen=True, eq=False)
 class DiagnosticsRequest:
     """Which sections were asked for (``None``: every one the inputs allow) and their inputs.
 
@@ -87,6 +101,7 @@ class DiagnosticsRequest:
     scan: ScanOptions = ScanOptions()
     proxy_sample: int = 20_000
     time: TimeWindows | None = None
+    candidate: CandidateModel | None = None
 
 
 @dataclass(frozen=True, slots=True)

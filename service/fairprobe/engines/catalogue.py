@@ -323,6 +323,13 @@ CATALOGUE: dict[str, MetricInfo] = {
                    "else), over every subgroup of up to max_depth conditions with one on a protected attribute; "
                    "BH over all tested (subgroups section)", 0.0, "lower", None, "newcombe_hybrid_score",
                    "newcombe_score_test_vs_bound; scan: pooled_z_one_sided_disadvantage"),
+        MetricInfo("candidate_gap_increase", "diagnostic", "s · (gap(candidate) − gap(production)), s the sign of "
+                   "production's gap: how much a candidate model widens a gap on the same people (comparison "
+                   "section; non-inferiority when judged by max margin)", 0.0, "higher", None,
+                   "welch_t on per-person differences", "welch_t_test_vs_bound"),
+        MetricInfo("reweighing_weight", "diagnostic", "n_g n_y / (n n_gy): the weight of group g with label y "
+                   "(mitigation section; advice)", 1.0, "further_from_ideal",
+                   "aif360.algorithms.preprocessing.Reweighing", None, None),
         MetricInfo("window_drift", "diagnostic", "a finding's value in a window − its value in the baseline window "
                    "(windows section); normal interval adding the two windows' variances", 0.0, "further_from_ideal",
                    None, "wald", "wald_z_test_vs_bound"),

@@ -11,6 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, post_load, valid
 from fairprobe.domain.audit import LABEL, PREDICTION, SCORE, WEIGHT, AuditRequest, ColumnRoles, DataKind, Role
 from fairprobe.domain.diagnostics import (
     NEEDS_ROWS,
+    CandidateModel,
     ConditioningColumn,
     DiagnosticsRequest,
     ScanOptions,
@@ -87,6 +88,17 @@ class ConditioningSchema(Schema):
                        metadata={"description": "Bin edges for a numeric column: right-open bands."})
 
 
+class CompareSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    prediction = fields.String(required=True, metadata={
+        "description": "Column with the candidate model's decision (the same labels as the prediction)."})
+    margin = Bounded(validate=validate.Range(min=0, min_inclusive=False), metadata={
+        "description": "How much larger a gap the candidate may make than production; stated, the comparison's "
+                       "findings count towards the verdict (default 0.02, as advice)."})
+
+
 class ScanSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -161,6 +173,9 @@ class AuditRequestSchema(Schema):
     ranking = fields.Nested(RankingSchema, metadata={
         "description": "Recommendation lists as a long table (one row per person, position and item): diversity, "
                        "high-value exposure and coverage by group; provider exposure against a target."})
+    compare = fields.Nested(CompareSchema, metadata={
+        "description": "A candidate model's decisions on the same rows: every gap's change from production (the "
+                       "prediction) with paired intervals, and non-inferiority (the comparison section)."})
     time = fields.Nested(TimeSchema, metadata={
         "description": "Audit every time window too: per-window findings, trends, and drift from a baseline "
                        "window (the windows section)."})
@@ -342,6 +357,9 @@ def _diagnostics(data: dict[str, Any], frame: pd.DataFrame, names: tuple[str, ..
                                       "prediction, a score with a threshold, or an endpoint", f"diagnostics[{i}]")
             if section is SectionName.CONDITIONAL and "conditioning" not in data:
                 raise ValidationError("the conditional section needs conditioning columns", f"diagnostics[{i}]")
+            if section is SectionName.COMPARISON and "compare" not in data:
+                raise ValidationError("the comparison section needs a candidate model ('compare')",
+                                      f"diagnostics[{i}]")
             if section is SectionName.WINDOWS and "time" not in data:
                 raise ValidationError("the windows section needs a time column ('time')", f"diagnostics[{i}]")
     shares = _expected_shares(data.get("expected_shares", {}), frame, names)
@@ -353,7 +371,20 @@ def _diagnostics(data: dict[str, Any], frame: pd.DataFrame, names: tuple[str, ..
         scan=ScanOptions(scan.get("max_depth", 2), scan.get("min_support", 30), scan.get("top", 10)),
         proxy_sample=data.get("proxy_sample", 20_000),
         time=time_windows(frame, data["time"]) if "time" in data else None,
+        candidate=_candidate(frame, data) if "compare" in data else None,
     )
+
+
+def _candidate(frame: pd.DataFrame, data: dict[str, Any]) -> CandidateModel:
+    given = data["compare"]
+    if "label" not in data or not ({"prediction", "threshold"} & set(data)):
+        raise ValidationError("comparing models needs the label and production's decisions (prediction, or score "
+                              "with threshold)", "compare")
+    if "count" in data:
+        raise ValidationError("comparing models pairs them person by person: one row per person", "compare")
+    decisions = columns.binary_column(columns.require_column(frame, given["prediction"], "compare.prediction"),
+                                      "compare.prediction", data["positive_label"], data.get("negative_label"))
+    return CandidateModel(given["prediction"], decisions, float(given.get("margin", 0.02)), "margin" in given)
 
 
 def _expected_shares(given: dict[str, dict[str, float]], frame: pd.DataFrame,
@@ -382,6 +413,7 @@ def _conditioning(frame: pd.DataFrame, data: dict[str, Any], i: int, given: dict
     name = given["attribute"]
     taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
     taken |= {column for _, column in output_columns(data)} | ({data["time"]["column"]} if "time" in data else set())
+    taken |= {data["compare"]["prediction"]} if "compare" in data else set()
     if name in taken:
         raise ValidationError(f"column {name!r} already plays another part; a legitimate factor must be a "
                               "column of its own", f"{field}.attribute")
@@ -398,6 +430,7 @@ def _extra(frame: pd.DataFrame, data: dict[str, Any], diagnostics: DiagnosticsRe
     """The feature and conditioning columns the diagnostics read, as given (missing values allowed)."""
     taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
     taken |= {column for _, column in output_columns(data)} | ({data["time"]["column"]} if "time" in data else set())
+    taken |= {data["compare"]["prediction"]} if "compare" in data else set()
     if counts:
         names: list[str] = []
     elif "features" in data:
@@ -430,6 +463,8 @@ def _check_distinct_roles(data: dict[str, Any]) -> None:
     roles += output_columns(data)
     if "time" in data:
         roles.append(("time.column", data["time"]["column"]))
+    if "compare" in data:
+        roles.append(("compare.prediction", data["compare"]["prediction"]))
     for field, column in roles:
         if column in seen:
             first = seen[column]

@@ -15,9 +15,11 @@ import numpy as np
 from fairprobe.domain.audit import AuditRequest, DataKind
 from fairprobe.domain.diagnostics import Section, SectionName, Skipped
 from fairprobe.engines.diagnostics.amplification import amplification
+from fairprobe.engines.diagnostics.comparison import comparison
 from fairprobe.engines.diagnostics.composition import composition
 from fairprobe.engines.diagnostics.conditional import conditional
 from fairprobe.engines.diagnostics.missingness import missingness
+from fairprobe.engines.diagnostics.mitigation import mitigation
 from fairprobe.engines.diagnostics.proxies import proxies
 from fairprobe.engines.diagnostics.subgroups import subgroups
 from fairprobe.engines.diagnostics.windows import WindowAudit, windows
@@ -51,6 +53,10 @@ def _unavailable(name: SectionName, request: AuditRequest) -> str | None:
         return "no conditioning columns were given"
     if name is SectionName.WINDOWS and request.diagnostics.time is None:
         return "no time column was given"
+    if name is SectionName.MITIGATION and not request.labelled:
+        return "reweighing balances labels across groups: this audit has no label column"
+    if name is SectionName.COMPARISON and request.diagnostics.candidate is None:
+        return "no candidate model was given ('compare')"
     return None
 
 
@@ -72,6 +78,8 @@ def diagnose(request: AuditRequest, parts: Sequence[Partition], audit_window: Wi
         SectionName.PROXIES: lambda: proxies(request),
         SectionName.SUBGROUPS: lambda: subgroups(request),
         SectionName.WINDOWS: lambda: windows(request, audit_window or (lambda _: None)),
+        SectionName.COMPARISON: lambda: comparison(request, parts),
+        SectionName.MITIGATION: lambda: mitigation(parts, fav_pos),
     }
     asked = request.diagnostics.sections
     sections: list[Section] = []
