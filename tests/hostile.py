@@ -123,7 +123,7 @@ def bodies(url: str) -> dict[str, tuple[str, dict[str, Any]]]:
                            "high_value": {"column": "tier", "values": ["hi"]}, "provider": "seller",
                            "relevance": "rel", "k": 3},
                "policy": {"rules": [{"metric": "high_value_exposure_ratio", "min": 0.8}], "min_group_size": 2}}
-    compare = {**audit, "data": {"records": [{**r, "q": 1 - r["p"] if i % 3 else r["p"],
+    compare = {**audit, "data": {"records": [{**r, "q": (i * 5 + i // 3) % 2,
                                                "day": f"2024-0{1 + i % 3}-1{i % 9}"} for i, r in enumerate(rows)]},
                "compare": {"prediction": "q", "margin": 0.05}, "time": {"column": "day", "window": "month"},
                "diagnostics": ["comparison", "mitigation", "windows"]}
