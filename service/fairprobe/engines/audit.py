@@ -149,7 +149,8 @@ class DatasetAudit:
             candidates += self._candidates(request, part, rates, gaps, counts)
 
         findings = judge(candidates, request.policy)
-        sections, skipped = diagnose(request, parts, lambda rows: self._window(request, rows))
+        sections, skipped = diagnose(request, parts, lambda rows: self._window(request, rows),
+                                     lambda decisions: self._with_decisions(request, decisions))
         outputs = measure_outputs(request, parts, table, np.maximum(cells_of_rows(codes, table), 0))
         counted = [f for section in (*sections, *outputs) for f in section.findings if f.in_verdict]
         roles = request.roles
@@ -197,6 +198,14 @@ class DatasetAudit:
         window = replace(request, frame=frame, extra=None, feature_names=(), unlabelled=None,
                          diagnostics=DiagnosticsRequest(sections=()), outputs=OutputsRequest(), endpoint=None)
         return self._audit(window)
+
+    def _with_decisions(self, request: AuditRequest, decisions: np.ndarray) -> AuditReport:
+        """The same audit with other decisions (a mitigation option's), without diagnostics or outputs."""
+        frame = request.frame.copy()
+        frame[PREDICTION] = np.asarray(decisions, dtype=bool)
+        option = replace(request, frame=frame, extra=None, feature_names=(), unlabelled=None,
+                         diagnostics=DiagnosticsRequest(sections=()), outputs=OutputsRequest(), endpoint=None)
+        return self._audit(option)
 
     def _check_size(self, request: AuditRequest, parts: list[Partition]) -> None:
         """Refuse an audit whose groups or findings exceed the service's limits, naming what to change."""

@@ -22,6 +22,7 @@ from fairprobe.engines.diagnostics.missingness import missingness
 from fairprobe.engines.diagnostics.mitigation import mitigation
 from fairprobe.engines.diagnostics.proxies import proxies
 from fairprobe.engines.diagnostics.subgroups import subgroups
+from fairprobe.engines.diagnostics.thresholds import Reaudit
 from fairprobe.engines.diagnostics.windows import WindowAudit, windows
 from fairprobe.engines.groups import Partition
 from fairprobe.errors import ValidationFailed
@@ -60,8 +61,8 @@ def _unavailable(name: SectionName, request: AuditRequest) -> str | None:
     return None
 
 
-def diagnose(request: AuditRequest, parts: Sequence[Partition], audit_window: WindowAudit | None = None
-             ) -> tuple[tuple[Section, ...], tuple[Skipped, ...]]:
+def diagnose(request: AuditRequest, parts: Sequence[Partition], audit_window: WindowAudit | None = None,
+             reaudit: Reaudit | None = None) -> tuple[tuple[Section, ...], tuple[Skipped, ...]]:
     """Run the requested sections (by default every one the inputs allow); say why the others did not run.
     ``audit_window`` audits the rows of one time window (the windows section runs the whole audit on each)."""
     fav_pos = request.roles.favorable_is_positive
@@ -79,7 +80,7 @@ def diagnose(request: AuditRequest, parts: Sequence[Partition], audit_window: Wi
         SectionName.SUBGROUPS: lambda: subgroups(request),
         SectionName.WINDOWS: lambda: windows(request, audit_window or (lambda _: None)),
         SectionName.COMPARISON: lambda: comparison(request, parts),
-        SectionName.MITIGATION: lambda: mitigation(parts, fav_pos),
+        SectionName.MITIGATION: lambda: mitigation(request, parts, reaudit),
     }
     asked = request.diagnostics.sections
     sections: list[Section] = []

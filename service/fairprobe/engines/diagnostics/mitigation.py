@@ -15,9 +15,14 @@ from typing import Any
 
 import numpy as np
 
+from fairprobe.domain.audit import SCORE, AuditRequest
 from fairprobe.domain.diagnostics import Section, SectionName
 from fairprobe.engines.diagnostics.common import finite
+from fairprobe.engines.diagnostics.thresholds import Reaudit, thresholds
+from fairprobe.engines.diagnostics.thresholds import __doc__ as _THRESHOLDS_DOC
 from fairprobe.engines.groups import Partition
+
+THRESHOLDS_METHOD = (_THRESHOLDS_DOC or "").split("\n\n", 1)[-1].replace("\n", " ").strip()
 
 __all__ = ["mitigation"]
 
@@ -28,7 +33,8 @@ METHOD = ("Advice only, never applied. Reweighing (Kamiran & Calders 2012, AIF36
           "differences against the reference without and with the weights.")
 
 
-def mitigation(parts: Sequence[Partition], favorable_is_positive: bool) -> Section:
+def mitigation(request: AuditRequest, parts: Sequence[Partition], reaudit: Reaudit | None) -> Section:
+    favorable_is_positive = request.roles.favorable_is_positive
     rows: list[dict[str, Any]] = []
     effects: list[dict[str, Any]] = []
     for part in parts:
@@ -58,5 +64,11 @@ def mitigation(parts: Sequence[Partition], favorable_is_positive: bool) -> Secti
                             "reference": part.keys[r].as_dict(),
                             "label_spd_before": finite(rate[i] - rate[r]),
                             "label_spd_after": finite(rate_after[i] - rate_after[r])})
-    return Section(SectionName.MITIGATION, METHOD, {"reweighing": tuple(rows), "effect": tuple(effects)},
-                   notes=("advice: fairprobe changes no data and no model",))
+    tables: dict[str, tuple[dict[str, Any], ...]] = {"reweighing": tuple(rows), "effect": tuple(effects)}
+    notes = ["advice: fairprobe changes no data and no model"]
+    if SCORE in request.frame and reaudit is not None and request.predicted:
+        tables["thresholds"] = tuple(thresholds(request, parts, reaudit))
+        notes.append("thresholds: " + THRESHOLDS_METHOD)
+    else:
+        notes.append("per-group thresholds need a score column (score with threshold)")
+    return Section(SectionName.MITIGATION, METHOD, tables, notes=tuple(notes))
