@@ -101,3 +101,24 @@ def test_the_pareto_front_trades_gap_for_accuracy(options: dict[str, dict[str, A
     accuracies = [row["accuracy"] for row in front]
     assert accuracies == sorted(accuracies)  # a wider allowed gap never costs accuracy
     assert all(row["achieved_gap"] <= row["max_selection_rate_gap"] + 0.01 for row in front)
+
+
+def test_platt_calibration_per_group_equals_scikit_learn(client_module: FlaskClient,
+                                                         adult_scores: tuple[pd.DataFrame, Any, pd.DataFrame]) -> None:
+    frame, _, _ = adult_scores
+    body = {"data": {"columns": {c: frame[c].tolist() for c in frame.columns}}, "label": "income",
+            "score": "score", "threshold": 0.5, "favorable": 1,
+            "protected": [{"attribute": "sex", "reference": "Male"}],
+            "policy": {"rules": [{"metric": "statistical_parity_difference", "max_abs": 0.001},
+                                 {"metric": "equal_opportunity_difference", "max_abs": 0.001}]},
+            "diagnostics": ["mitigation"]}
+    mitigation = section(audit(client_module, body), "mitigation")
+    rows = {r["group"]["sex"]: r for r in mitigation["tables"]["calibration"]}
+    women = frame[frame.sex == "Female"]
+    p = np.clip(women["score"].to_numpy(), 1e-6, 1 - 1e-6)
+    fit = LogisticRegression(penalty=None, max_iter=1000).fit(np.log(p / (1 - p))[:, None], women["income"])
+    assert rows["Female"]["slope"] == pytest.approx(fit.coef_[0, 0], rel=1e-6)
+    assert rows["Female"]["intercept"] == pytest.approx(fit.intercept_[0], rel=1e-6)
+    assert rows["Female"]["ece_after"] < rows["Female"]["ece_before"]
+    # a policy no threshold can be shown to meet: the advice says so and names the closest option
+    assert any(note.startswith("no threshold option meets the policy") for note in mitigation["notes"])

@@ -18,7 +18,7 @@ import numpy as np
 from fairprobe.domain.audit import SCORE, AuditRequest
 from fairprobe.domain.diagnostics import Section, SectionName
 from fairprobe.engines.diagnostics.common import finite
-from fairprobe.engines.diagnostics.thresholds import Reaudit, thresholds
+from fairprobe.engines.diagnostics.thresholds import Reaudit, calibration, thresholds
 from fairprobe.engines.diagnostics.thresholds import __doc__ as _THRESHOLDS_DOC
 from fairprobe.engines.groups import Partition
 
@@ -67,8 +67,16 @@ def mitigation(request: AuditRequest, parts: Sequence[Partition], reaudit: Reaud
     tables: dict[str, tuple[dict[str, Any], ...]] = {"reweighing": tuple(rows), "effect": tuple(effects)}
     notes = ["advice: fairprobe changes no data and no model"]
     if SCORE in request.frame and reaudit is not None and request.predicted:
-        tables["thresholds"] = tuple(thresholds(request, parts, reaudit))
+        options = thresholds(request, parts, reaudit)
+        tables["thresholds"] = tuple(options)
+        tables["calibration"] = tuple(calibration(request, parts))
         notes.append("thresholds: " + THRESHOLDS_METHOD)
+        constrained = [o for o in options if "policy_verdict" in o]
+        if constrained and not any(o["policy_verdict"] == "pass" for o in constrained):
+            closest = min(constrained, key=lambda o: (o["policy_failing"], -o["accuracy"]))
+            notes.append(f"no threshold option meets the policy; the closest is {closest['constraint']} on "
+                         f"{closest['attribute']} ({closest['policy_failing']} failing findings, accuracy "
+                         f"{closest['accuracy']:.4g})")
     else:
         notes.append("per-group thresholds need a score column (score with threshold)")
     return Section(SectionName.MITIGATION, METHOD, tables, notes=tuple(notes))

@@ -16,13 +16,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from sklearn.linear_model import LogisticRegression
 
 from fairprobe.domain.audit import LABEL, SCORE, AuditRequest
 from fairprobe.domain.findings import AuditReport
 from fairprobe.engines.groups import Partition
 from fairprobe.stats.counts import cells_of_rows, encode
 
-__all__ = ["Reaudit", "thresholds"]
+__all__ = ["Reaudit", "calibration", "thresholds"]
 
 #: audits the request's rows with other decisions (the thresholded scores)
 Reaudit = Callable[[np.ndarray], AuditReport]
@@ -124,3 +125,42 @@ def _pareto(sorted_groups: list[_Sorted], scores: np.ndarray, label: np.ndarray,
         rows.append({"attribute": attribute, "constraint": f"pareto_gap_{gap:g}", "max_selection_rate_gap": gap,
                      "achieved_gap": spread, "accuracy": float((decisions == label).mean())})
     return rows
+
+
+def calibration(request: AuditRequest, parts: Sequence[Partition]) -> list[dict[str, Any]]:
+    """Per group and single protected attribute, Platt scaling of the scores (a logistic regression of the
+    label on logit(score), scikit-learn, no penalty) with the expected calibration error (10 equal-width bins)
+    before and after, measured on the same rows the parameters were fitted on (an optimistic "after")."""
+    frame = request.frame
+    scores = np.clip(frame[SCORE].to_numpy(dtype=float), 1e-6, 1 - 1e-6)
+    label = frame[LABEL].to_numpy(dtype=bool)
+    logit = np.log(scores / (1 - scores))
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if len(part.attributes) > 1:
+            continue
+        attribute = part.attributes[0]
+        bins = next(p.bins for p in request.protected if p.name == attribute)
+        groups = cells_of_rows([encode(frame[attribute], bins)[0]], part.table)
+        for g, key in enumerate(part.keys):
+            member = groups == g
+            row: dict[str, Any] = {"attribute": attribute, "group": key.as_dict(), "n": int(member.sum()),
+                                   "method": "platt", "ece_before": _ece(scores[member], label[member])}
+            if len(np.unique(label[member])) < 2:
+                out.append({**row, "slope": None, "intercept": None, "ece_after": None,
+                            "note": "one label only: nothing to calibrate against"})
+                continue
+            fit = LogisticRegression(penalty=None, max_iter=1000).fit(logit[member, None], label[member])
+            calibrated = fit.predict_proba(logit[member, None])[:, 1]
+            out.append({**row, "slope": float(fit.coef_[0, 0]), "intercept": float(fit.intercept_[0]),
+                        "ece_after": _ece(calibrated, label[member])})
+    return out
+
+
+def _ece(scores: np.ndarray, label: np.ndarray, bins: int = 10) -> float | None:
+    if not scores.size:
+        return None
+    which = np.minimum((scores * bins).astype(np.int64), bins - 1)
+    gap = np.bincount(which, weights=scores, minlength=bins) - np.bincount(which, weights=label.astype(float),
+                                                                            minlength=bins)
+    return float(np.abs(gap).sum() / scores.size)
