@@ -68,6 +68,9 @@ def test_drift_findings_count_when_the_drift_is_stated(client: FlaskClient) -> N
     assert report["verdict"] == "fail"
     trend = next(t for t in _windows(report)["tables"]["trends"] if t["group"] == {"group": "B"})
     assert trend["slope_per_window"] < 0 and trend["p_value"] < 0.05
+    # the step is found where it was planted
+    assert trend["change_point"] == "2024-06" and trend["change_step"] < -0.1
+    assert trend["change_p_value_bonferroni"] < 0.05
 
 
 @pytest.mark.parametrize(("time", "field"), [

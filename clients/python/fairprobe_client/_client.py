@@ -368,13 +368,15 @@ class Client:
 
 
 def _output_columns(body: Mapping[str, Any]) -> list[Any]:
-    """The columns an audit's segment, outcome, ranking and time windows name (sent with the roles)."""
+    """The columns an audit's segment, outcome, ranking, time windows and candidate model name (sent with the
+    roles)."""
     def part(key: str) -> Mapping[str, Any]:
         value = body.get(key)
         return value if isinstance(value, Mapping) else {}
 
     segment, outcome, ranking, time = part("segment"), part("outcome"), part("ranking"), part("time")
-    names = [segment.get("column"), time.get("column"), *(outcome.get(k) for k in ("column", "sum", "sum_of_squares"))]
+    names = [segment.get("column"), time.get("column"), part("compare").get("prediction"),
+             *(outcome.get(k) for k in ("column", "sum", "sum_of_squares"))]
     names += [ranking.get(k) for k in ("customer", "item", "position", "category", "provider", "relevance")]
     high_value = ranking.get("high_value")
     names.append(high_value.get("column") if isinstance(high_value, Mapping) else None)

@@ -6,8 +6,9 @@ every group the same selection rate ``t``, *equal opportunity* the same true pos
 threshold is the score quantile that selects that share, of everyone or of its label positives); ``t`` is
 the value on a grid of 201 that maximizes accuracy. Unlike Fairlearn's ThresholdOptimizer the thresholds are
 deterministic (no randomization between two thresholds), so a rate can miss the common one by the share of
-tied scores. The Pareto front gives, for gaps from 0 to the unconstrained one, the best accuracy with every
-group's selection rate within the gap of the reference's.
+tied scores. Equalized odds needs thresholds randomized between two values (Hardt et al. 2016) and is not
+offered. The Pareto front gives, for allowed gaps of 0 to 0.2, the best accuracy with every group's selection
+rate within the gap of the reference's.
 """
 
 from __future__ import annotations

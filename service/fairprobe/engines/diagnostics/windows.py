@@ -38,7 +38,9 @@ METHOD = ("Each window is audited as its own audit: the same groups, references,
           "finding's value minus the baseline window's, with a normal interval whose variance adds the two "
           "windows' (each read off its own interval), judged against |drift| <= time.drift, one BH family. "
           "Trend: the inverse-variance weighted least-squares slope of a finding's value over the window index, "
-          "with a two-sided z test (windows with an interval only, at least three). first_flagged is the first "
+          "with a two-sided z test (windows with an interval only, at least three), and the single step that best "
+          "splits the series (change_point: weighted means before and after, z of their difference, Bonferroni "
+          "over the splits). first_flagged is the first "
           "window with a failing finding or a failing drift: the time to detect. A window's own findings stay out "
           "of the verdict (the whole data judge the policy); drift findings count when time.drift is stated.")
 
@@ -150,8 +152,26 @@ def _trends(time: TimeWindows, reports: list[tuple[int, AuditReport]]) -> list[d
         out.append({"rule": rule_id, "group": group.as_dict(), "windows": len(points), "slope_per_window": slope,
                     "ci_low": slope - 1.959964 * sd, "ci_high": slope + 1.959964 * sd, "ci_level": 0.95,
                     "p_value": finite(float(2 * special.ndtr(-abs(slope) / sd))),
-                    "test": "inverse_variance_weighted_slope_z"})
+                    "test": "inverse_variance_weighted_slope_z", **_change_point(x, y, weight, time)})
     return out
+
+
+def _change_point(x: np.ndarray, y: np.ndarray, weight: np.ndarray, time: TimeWindows) -> dict[str, Any]:
+    """The single step that best splits the series: at each split, the inverse-variance weighted means before
+    and after and the z of their difference; the largest |z|, Bonferroni-adjusted over the splits tried."""
+    best: tuple[float, int, float] | None = None
+    for k in range(1, len(x)):
+        before, after = slice(0, k), slice(k, len(x))
+        w_b, w_a = weight[before].sum(), weight[after].sum()
+        step = np.average(y[after], weights=weight[after]) - np.average(y[before], weights=weight[before])
+        z = float(step / np.sqrt(1 / w_b + 1 / w_a))
+        if best is None or abs(z) > abs(best[0]):
+            best = (z, k, float(step))
+    if best is None:
+        return {}
+    z, k, step = best
+    p = min(1.0, float(2 * special.ndtr(-abs(z))) * (len(x) - 1))
+    return {"change_point": time.labels[int(x[k])], "change_step": step, "change_p_value_bonferroni": finite(p)}
 
 
 def _first_flagged(time: TimeWindows, reports: list[tuple[int, AuditReport]],
