@@ -10,13 +10,16 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
+from fairprobe.domain.audit import AuditRequest
 from fairprobe.domain.findings import Disparity, Finding
 from fairprobe.domain.groups import GroupKey
 from fairprobe.domain.policy import Policy, Rule
 from fairprobe.engines.catalogue import DIAGNOSTIC_METRICS
+from fairprobe.engines.groups import Partition
 from fairprobe.engines.policy import Candidate, judge
 from fairprobe.stats import proportions
 from fairprobe.stats.bounds import Measure
+from fairprobe.stats.counts import cells_of_rows, encode
 
 __all__ = [
     "MAX_FEATURE_LEVELS",
@@ -25,6 +28,7 @@ __all__ = [
     "judged",
     "make_candidate",
     "numeric_feature",
+    "row_groups",
     "rules_for",
     "wilson_row",
 ]
@@ -134,3 +138,10 @@ def code_feature(series: pd.Series) -> tuple[np.ndarray, tuple[object, ...], str
         labels = [labels[i] for i in keep] + [OTHER]
     codes = np.where(codes < 0, len(labels), codes).astype(np.int64)
     return codes, (*labels, MISSING), "categories"
+
+
+def row_groups(request: AuditRequest, part: Partition) -> np.ndarray:
+    """Each row's group in ``part`` (an index into ``part.keys``), for sections that work on rows."""
+    codes = [encode(request.frame[a], next(p.bins for p in request.protected if p.name == a))[0]
+             for a in part.attributes]
+    return cells_of_rows(codes, part.table)

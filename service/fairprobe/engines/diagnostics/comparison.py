@@ -21,11 +21,10 @@ import numpy as np
 from fairprobe.domain.audit import LABEL, PREDICTION, WEIGHT, AuditRequest, DataKind
 from fairprobe.domain.diagnostics import Section, SectionName
 from fairprobe.domain.policy import Bound, Rule
-from fairprobe.engines.diagnostics.common import finite, judged, make_candidate
+from fairprobe.engines.diagnostics.common import finite, judged, make_candidate, row_groups
 from fairprobe.engines.groups import Partition
 from fairprobe.engines.policy import Candidate, verdict
 from fairprobe.stats.bounds import WelchMean, signed_limits, z_for
-from fairprobe.stats.counts import cells_of_rows, encode
 
 __all__ = ["CHANGES", "comparison"]
 
@@ -74,9 +73,7 @@ def comparison(request: AuditRequest, parts: Sequence[Partition]) -> Section:
     candidates: list[tuple[Candidate, bool]] = []
     z = np.array([z_for(alpha / 2)])
     for part in parts:
-        codes = [encode(frame[a], next(p.bins for p in request.protected if p.name == a))[0]
-                 for a in part.attributes]
-        groups = cells_of_rows(codes, part.table)
+        groups = row_groups(request, part)
         size, r = len(part.keys), part.reference
         for metric, terms in CHANGES.items():
             pieces = []

@@ -21,8 +21,8 @@ from sklearn.linear_model import LogisticRegression
 
 from fairprobe.domain.audit import LABEL, SCORE, AuditRequest
 from fairprobe.domain.findings import AuditReport
+from fairprobe.engines.diagnostics.common import row_groups
 from fairprobe.engines.groups import Partition
-from fairprobe.stats.counts import cells_of_rows, encode
 
 __all__ = ["Reaudit", "calibration", "thresholds"]
 
@@ -85,8 +85,7 @@ def thresholds(request: AuditRequest, parts: Sequence[Partition], reaudit: Reaud
         if len(part.attributes) > 1:
             continue
         attribute = part.attributes[0]
-        bins = next(p.bins for p in request.protected if p.name == attribute)
-        groups = cells_of_rows([encode(frame[attribute], bins)[0]], part.table)
+        groups = row_groups(request, part)
         size = len(part.keys)
         sorted_groups = [_Sorted(scores[groups == g], label[groups == g]) for g in range(size)]
         options: dict[str, np.ndarray] = {"unconstrained": np.full(size, float(given))}
@@ -141,8 +140,7 @@ def calibration(request: AuditRequest, parts: Sequence[Partition]) -> list[dict[
         if len(part.attributes) > 1:
             continue
         attribute = part.attributes[0]
-        bins = next(p.bins for p in request.protected if p.name == attribute)
-        groups = cells_of_rows([encode(frame[attribute], bins)[0]], part.table)
+        groups = row_groups(request, part)
         for g, key in enumerate(part.keys):
             member = groups == g
             row: dict[str, Any] = {"attribute": attribute, "group": key.as_dict(), "n": int(member.sum()),
