@@ -1,8 +1,9 @@
 """Reading request bodies: strict JSON (no duplicate keys, no NaN), or a multipart upload.
 
 Every operation reads JSON, except ``POST /v1/audits/upload``: it reads ``multipart/form-data`` with the
-same JSON as ``POST /v1/audits`` (less ``data``) in a part named ``request`` and the CSV file in a part
-named ``data``; both arrive at the schema as one JSON object, so errors name the same fields.
+same JSON as ``POST /v1/audits`` (less ``data``) in a part named ``request`` and the data file in a part
+named ``data`` (CSV; Arrow IPC or Parquet by its media type or file name); both arrive at the schema as one
+JSON object, so errors name the same fields.
 """
 
 from __future__ import annotations
@@ -125,8 +126,23 @@ class RequestParser(FlaskParser):
             raise ValidationFailed.on("data", "send the data as the file part 'data', not inside 'request'")
         if "data" not in req.files:
             raise ValidationFailed.on("data", "an upload needs a file part 'data' holding the CSV")
-        body["data"] = {"csv": req.files["data"].read()}
+        part = req.files["data"]
+        body["data"] = {_file_kind(part.mimetype, part.filename or ""): part.read()}
         return body
+
+
+#: what a file part's media type or name says it holds (anything else is read as CSV)
+COLUMNAR = {"application/vnd.apache.arrow.stream": "arrow", "application/vnd.apache.arrow.file": "arrow",
+            "application/vnd.apache.parquet": "parquet", "application/x-parquet": "parquet"}
+SUFFIXES = {".arrow": "arrow", ".arrows": "arrow", ".feather": "arrow", ".parquet": "parquet"}
+
+
+def _file_kind(mimetype: str, filename: str) -> str:
+    """``arrow``, ``parquet`` or ``csv`` for the upload's data part."""
+    if mimetype in COLUMNAR:
+        return COLUMNAR[mimetype]
+    suffix = filename[filename.rfind("."):].lower() if "." in filename else ""
+    return SUFFIXES.get(suffix, "csv")
 
 
 class Blueprint(_SmorestBlueprint):  # type: ignore[misc]

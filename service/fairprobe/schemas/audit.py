@@ -55,6 +55,12 @@ class DataSchema(Schema):
                                    "description": "Column name to list of values, all of one length."})
     csv = fields.Raw(metadata={
         "type": "string", "description": "CSV text with a header row (or send the file to POST /v1/audits/upload)."})
+    arrow = fields.Raw(metadata={
+        "type": "string", "description": "Arrow IPC bytes: only as the file part 'data' of POST /v1/audits/upload "
+                                         "(media type application/vnd.apache.arrow.stream, or a .arrow file)."})
+    parquet = fields.Raw(metadata={
+        "type": "string", "description": "Parquet bytes: only as the file part 'data' of POST /v1/audits/upload "
+                                         "(media type application/vnd.apache.parquet, or a .parquet file)."})
 
 
 class ProtectedSchema(Schema):

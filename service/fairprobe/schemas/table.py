@@ -1,4 +1,5 @@
-"""Turn the ``data`` member (records, columns or CSV bytes) into a DataFrame, checking columns as a whole.
+"""Turn the ``data`` member (records, columns, CSV, Arrow or Parquet bytes) into a DataFrame, checking columns
+as a whole.
 
 Rows are never validated one schema object at a time: the columns are checked vectorized.
 """
@@ -11,6 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as pa_ipc
+import pyarrow.parquet as pq
 from marshmallow import ValidationError
 
 from fairprobe.schemas.limits import current_limits
@@ -61,6 +65,30 @@ def _from_csv(raw: Any) -> pd.DataFrame:
         raise ValidationError(f"could not be parsed as CSV: {str(exc).splitlines()[0][:200]}", "csv") from exc
 
 
+def _from_columnar(raw: Any, kind: str) -> pd.DataFrame:
+    """An Arrow IPC stream (or file) or a Parquet file, read with pyarrow: dictionary-encoded text arrives as
+    categorical codes, which the counts table uses as they are."""
+    if not isinstance(raw, bytes | bytearray):
+        raise ValidationError(f"send {kind} data as the file part 'data' of POST /v1/audits/upload", kind)
+    buffer = pa.BufferReader(bytes(raw))
+    try:
+        if kind == "parquet":
+            table = pq.read_table(buffer)
+        else:
+            try:
+                table = pa_ipc.open_stream(buffer).read_all()
+            except pa.ArrowInvalid:
+                table = pa_ipc.open_file(pa.BufferReader(bytes(raw))).read_all()
+    except (pa.ArrowException, OSError, ValueError) as exc:
+        raise ValidationError(f"could not be read as {kind}: {str(exc).splitlines()[0][:200]}", kind) from exc
+    for column in table.schema:
+        if pa.types.is_nested(column.type) or pa.types.is_binary(column.type):
+            raise ValidationError(f"column {_shown([column.name])} is {column.type}: every cell must be a single "
+                                  "value (number, text, true/false or date)", kind)
+    frame: pd.DataFrame = table.to_pandas()
+    return frame
+
+
 def _shown(names: list[Any]) -> str:
     """Column names for a message: a few, each cut short (a name may be huge; it is never a value)."""
     return ", ".join(repr(str(n)[:60]) for n in names[:5]) + (" ..." if len(names) > 5 else "")
@@ -93,12 +121,14 @@ def _check_cells(frame: pd.DataFrame, kind: str) -> None:
 
 def frame_from_data(data: Mapping[str, Any]) -> pd.DataFrame:
     """Exactly one of ``records``, ``columns`` or ``csv`` becomes the audit's DataFrame."""
-    given = [k for k in ("records", "columns", "csv") if k in data]
+    given = [k for k in ("records", "columns", "csv", "arrow", "parquet") if k in data]
     if len(given) != 1:
         raise ValidationError("give exactly one of 'records', 'columns' or 'csv'", "_schema")
     kind = given[0]
-    loader = {"records": _from_records, "columns": _from_columns, "csv": _from_csv}[kind]
-    frame = loader(data[kind])
+    if kind in ("arrow", "parquet"):
+        frame = _from_columnar(data[kind], kind)
+    else:
+        frame = {"records": _from_records, "columns": _from_columns, "csv": _from_csv}[kind](data[kind])
     if len(frame) == 0:
         raise ValidationError("has no rows", kind)
     _check_cells(frame, kind)
