@@ -2,6 +2,7 @@
 
 from importlib.metadata import version
 
+from fairprobe_client._aggregate import aggregate
 from fairprobe_client._client import DEFAULT_RETRIES, DEFAULT_TIMEOUT, DEFAULT_URL, Client, Progress
 from fairprobe_client._exceptions import (
     APIConnectionError,
@@ -69,4 +70,5 @@ __all__ = [
     "StressReport",
     "UnprocessableEntityError",
     "__version__",
+    "aggregate",
 ]

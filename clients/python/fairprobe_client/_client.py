@@ -19,6 +19,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
+from fairprobe_client._aggregate import COUNT, aggregate, engine_of
 from fairprobe_client._exceptions import APIConnectionError, APITimeoutError, status_error
 from fairprobe_client._models import (
     AuditReport,
@@ -308,6 +309,9 @@ class Client:
         audit measures a segment, an outcome or a ranking. With ``html``, the report's ``html`` is the
         service's HTML page of it.
         """
+        if not isinstance(data, pd.DataFrame | str | Path | list | tuple) and engine_of(data) != "pandas":
+            # a Dask or PySpark frame: its engine computes the counts table; only counts are sent
+            data, fields = _as_counts(data, label, protected, fields)
         body = self.audit_body(data, label=label, protected=protected, **fields)
         return self._report(AuditReport, "/v1/audits", body, timeout, progress, html)
 
@@ -381,3 +385,20 @@ def _output_columns(body: Mapping[str, Any]) -> list[Any]:
     high_value = ranking.get("high_value")
     names.append(high_value.get("column") if isinstance(high_value, Mapping) else None)
     return [n for n in names if n is not None]
+
+
+def _as_counts(frame: Any, label: str | None, protected: Sequence[str | Mapping[str, Any]],
+               fields: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """A Dask or PySpark frame aggregated where it lives, and the request fields that read its counts."""
+    if "weight" in fields or "count" in fields:
+        raise ValueError("a Dask or PySpark frame is aggregated to counts: leave out weight and count")
+    names = [p if isinstance(p, str) else str(p["attribute"]) for p in protected]
+    segment = fields.get("segment", {}).get("column") if isinstance(fields.get("segment"), Mapping) else None
+    outcome = fields.get("outcome", {}).get("column") if isinstance(fields.get("outcome"), Mapping) else None
+    table = aggregate(frame, protected=names, label=label, prediction=fields.get("prediction"), segment=segment,
+                      outcome=outcome, suppress_below=fields.pop("suppress_below", None))
+    fields = {**fields, "count": COUNT}
+    if outcome is not None:
+        given = {k: v for k, v in fields["outcome"].items() if k != "column"}
+        fields["outcome"] = {**given, "sum": f"{outcome}_sum", "sum_of_squares": f"{outcome}_sum_of_squares"}
+    return table, fields
