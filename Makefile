@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
-.PHONY: setup run demo test lint typecheck browser promtool bench openapi clean
+.PHONY: setup run demo test lint typecheck browser promtool java bench openapi clean
 
 setup: $(STAMP)
 
@@ -30,9 +30,9 @@ MODELS_PORT ?= 5000
 demo: setup
 	$(BIN)/python -m demo --host $(HOST) --port $(PORT) --models-port $(MODELS_PORT)
 
-## Lint, type-check, then the whole test suite (the browser tests need chromium, the ops tests promtool:
-## each installed when missing).
-test: setup lint typecheck browser promtool
+## Lint, type-check, then the whole test suite (the browser tests need chromium, the ops tests promtool, the
+## PySpark tests a Java runtime: each installed when missing).
+test: setup lint typecheck browser promtool java
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -46,6 +46,9 @@ browser:
 
 promtool:
 	@scripts/install-promtool.sh
+
+java:
+	@scripts/apt-install.sh java default-jre-headless JAVA_HOME "the PySpark tests"
 
 bench: setup
 	$(BIN)/python benchmarks/bench_audit.py
