@@ -13,7 +13,7 @@ rate within the gap of the reference's.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,14 @@ class _Sorted:
         return np.asarray(true_pos + (self.n - self.n_pos) - (k - true_pos))
 
 
+def _single_attributes(request: AuditRequest, parts: Sequence[Partition]
+                       ) -> Iterator[tuple[str, Partition, np.ndarray]]:
+    """Each single protected attribute's partition, with every row's group in it (advice is per attribute)."""
+    for part in parts:
+        if len(part.attributes) == 1:
+            yield part.attributes[0], part, row_groups(request, part)
+
+
 def _decide(scores: np.ndarray, groups: np.ndarray, cuts: np.ndarray) -> np.ndarray:
     return np.asarray(scores >= cuts[groups], dtype=bool)
 
@@ -81,11 +89,7 @@ def thresholds(request: AuditRequest, parts: Sequence[Partition], reaudit: Reaud
     label = frame[LABEL].to_numpy(dtype=bool)
     given = request.roles.threshold if request.roles.threshold is not None else 0.5
     out: list[dict[str, Any]] = []
-    for part in parts:
-        if len(part.attributes) > 1:
-            continue
-        attribute = part.attributes[0]
-        groups = row_groups(request, part)
+    for attribute, part, groups in _single_attributes(request, parts):
         size = len(part.keys)
         sorted_groups = [_Sorted(scores[groups == g], label[groups == g]) for g in range(size)]
         options: dict[str, np.ndarray] = {"unconstrained": np.full(size, float(given))}
@@ -136,11 +140,7 @@ def calibration(request: AuditRequest, parts: Sequence[Partition]) -> list[dict[
     label = frame[LABEL].to_numpy(dtype=bool)
     logit = np.log(scores / (1 - scores))
     out: list[dict[str, Any]] = []
-    for part in parts:
-        if len(part.attributes) > 1:
-            continue
-        attribute = part.attributes[0]
-        groups = row_groups(request, part)
+    for attribute, part, groups in _single_attributes(request, parts):
         for g, key in enumerate(part.keys):
             member = groups == g
             row: dict[str, Any] = {"attribute": attribute, "group": key.as_dict(), "n": int(member.sum()),
