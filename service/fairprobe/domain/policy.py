@@ -36,6 +36,12 @@ class Rule:
     def rule_id(self) -> str:
         return f"{self.metric}:{self.bound.value}:{self.threshold:g}"
 
+    def covers(self, attributes: tuple[str, ...]) -> bool:
+        """Whether the rule's scope includes the groups of a partition by ``attributes``."""
+        if len(attributes) > 1 and not self.intersections:
+            return False
+        return self.attributes is None or set(attributes) <= set(self.attributes)
+
     def interval(self) -> tuple[float, float]:
         """The values the rule allows, as ``[low, high]`` (infinite on an open side).
 

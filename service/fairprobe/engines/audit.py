@@ -195,17 +195,13 @@ class DatasetAudit:
             if attribute.reference_rule == "named" and attribute.bins is not None and \
                     attribute.reference not in encode(frame[attribute.name], attribute.bins)[1]:
                 return None
-        window = replace(request, frame=frame, extra=None, feature_names=(), unlabelled=None,
-                         diagnostics=DiagnosticsRequest(sections=()), outputs=OutputsRequest(), endpoint=None)
-        return self._audit(window)
+        return self._audit(_bare(request, frame))
 
     def _with_decisions(self, request: AuditRequest, decisions: np.ndarray) -> AuditReport:
         """The same audit with other decisions (a mitigation option's), without diagnostics or outputs."""
         frame = request.frame.copy()
         frame[PREDICTION] = np.asarray(decisions, dtype=bool)
-        option = replace(request, frame=frame, extra=None, feature_names=(), unlabelled=None,
-                         diagnostics=DiagnosticsRequest(sections=()), outputs=OutputsRequest(), endpoint=None)
-        return self._audit(option)
+        return self._audit(_bare(request, frame))
 
     def _check_size(self, request: AuditRequest, parts: list[Partition]) -> None:
         """Refuse an audit whose groups or findings exceed the service's limits, naming what to change."""
@@ -304,14 +300,16 @@ class DatasetAudit:
         }
 
 
+def _bare(request: AuditRequest, frame: pd.DataFrame) -> AuditRequest:
+    """``request`` on other rows or decisions, auditing the policy only: no diagnostics, outputs or endpoint."""
+    return replace(request, frame=frame, extra=None, feature_names=(), unlabelled=None,
+                   diagnostics=DiagnosticsRequest(sections=()), outputs=OutputsRequest(), endpoint=None)
+
+
 def _applies(rule: Rule, part: Partition) -> bool:
     """Whether ``rule`` judges the groups of ``part`` (its attributes, intersections or not); rules on a
     diagnostic section's measures are that section's."""
-    if rule.metric not in DISPARITIES and rule.metric not in RATES:
-        return False
-    if len(part.attributes) > 1 and not rule.intersections:
-        return False
-    return rule.attributes is None or set(part.attributes) <= set(rule.attributes)
+    return (rule.metric in DISPARITIES or rule.metric in RATES) and rule.covers(part.attributes)
 
 
 def _defined(request: AuditRequest) -> tuple[set[str], set[str]]:

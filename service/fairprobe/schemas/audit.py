@@ -417,9 +417,7 @@ def _conditioning(frame: pd.DataFrame, data: dict[str, Any], i: int, given: dict
                   max_levels: int) -> ConditioningColumn:
     field = f"conditioning[{i}]"
     name = given["attribute"]
-    taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
-    taken |= {column for _, column in output_columns(data)} | ({data["time"]["column"]} if "time" in data else set())
-    taken |= {data["compare"]["prediction"]} if "compare" in data else set()
+    taken = {column for _, column in _role_columns(data)}
     if name in taken:
         raise ValidationError(f"column {name!r} already plays another part; a legitimate factor must be a "
                               "column of its own", f"{field}.attribute")
@@ -434,9 +432,7 @@ def _conditioning(frame: pd.DataFrame, data: dict[str, Any], i: int, given: dict
 def _extra(frame: pd.DataFrame, data: dict[str, Any], diagnostics: DiagnosticsRequest, *,
            counts: bool) -> tuple[pd.DataFrame | None, tuple[str, ...]]:
     """The feature and conditioning columns the diagnostics read, as given (missing values allowed)."""
-    taken = {p.name for p in data["protected"]} | {data[f] for f in ROLE_FIELDS if f in data}
-    taken |= {column for _, column in output_columns(data)} | ({data["time"]["column"]} if "time" in data else set())
-    taken |= {data["compare"]["prediction"]} if "compare" in data else set()
+    taken = {column for _, column in _role_columns(data)}
     if counts:
         names: list[str] = []
     elif "features" in data:
@@ -460,10 +456,8 @@ def _extra(frame: pd.DataFrame, data: dict[str, Any], diagnostics: DiagnosticsRe
 ROLE_FIELDS = ("label", "prediction", "score", "weight", "count")
 
 
-def _check_distinct_roles(data: dict[str, Any]) -> None:
-    """One column plays one part: a prediction that is the label column, or a protected attribute that is
-    the label, would audit a tautology and pass it. Both fields are named."""
-    seen: dict[str, str] = {}
+def _role_columns(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """(field, column) of every column the request gives a part: protected, roles, outputs, time, candidate."""
     roles = [(f"protected[{i}].attribute", p.name) for i, p in enumerate(data.get("protected", []))]
     roles += [(field, data[field]) for field in ROLE_FIELDS if field in data]
     roles += output_columns(data)
@@ -471,7 +465,14 @@ def _check_distinct_roles(data: dict[str, Any]) -> None:
         roles.append(("time.column", data["time"]["column"]))
     if "compare" in data:
         roles.append(("compare.prediction", data["compare"]["prediction"]))
-    for field, column in roles:
+    return roles
+
+
+def _check_distinct_roles(data: dict[str, Any]) -> None:
+    """One column plays one part: a prediction that is the label column, or a protected attribute that is
+    the label, would audit a tautology and pass it. Both fields are named."""
+    seen: dict[str, str] = {}
+    for field, column in _role_columns(data):
         if column in seen:
             first = seen[column]
             message = f"column {column!r} is named by both {first} and {field}; a column can play one part only"

@@ -60,8 +60,7 @@ def comparison(request: AuditRequest, parts: Sequence[Partition]) -> Section:
     production = frame[PREDICTION].to_numpy(dtype=bool)
     challenger = np.asarray(candidate.decisions, dtype=bool)
     weight = frame[WEIGHT].to_numpy(dtype=float)
-    if request.kind is DataKind.COUNTS:  # never: the schema refuses a candidate with a counts table
-        raise ValueError("a model comparison needs one row per person")
+    assert request.kind is DataKind.ROWS  # the schema refuses a candidate with a counts table
     subsets = {"all": np.ones(len(frame), dtype=bool), "positives": label, "negatives": ~label}
 
     def counted(decisions: np.ndarray, what: str) -> np.ndarray:

@@ -15,32 +15,23 @@ from typing import Any, Literal
 import numpy as np
 from scipy import stats as sps
 
-from fairprobe.domain.policy import Policy, Rule
+from fairprobe.domain.policy import Policy
 from fairprobe.engines.diagnostics.common import finite, make_candidate, rules_for
 from fairprobe.engines.groups import Partition
 from fairprobe.engines.policy import Candidate
 from fairprobe.stats.bounds import Measure, Normal, WelchMean, signed_limits, z_for
 
-__all__ = ["Comparison", "MomentSums", "applies", "compare_means", "moment_sums"]
+__all__ = ["Comparison", "MomentSums", "compare_means", "moment_sums"]
 
 Comparison = Literal["difference", "ratio", "relative_gap", "smd"]
 #: per-cell sums: people, weight, weight², weight·x, weight·x²
 MomentSums = np.ndarray
 
 
-def moment_sums(cells: np.ndarray, n_cells: int, values: np.ndarray, weight: np.ndarray,
-                people: np.ndarray | None = None) -> MomentSums:
-    """Per counts-table cell: people, Σw, Σw², Σw·x, Σw·x² (``people`` defaults to one per row)."""
-    columns = (np.ones(len(cells)) if people is None else people, weight, weight * weight, weight * values,
-               weight * values * values)
+def moment_sums(cells: np.ndarray, n_cells: int, values: np.ndarray, weight: np.ndarray) -> MomentSums:
+    """Per counts-table cell: people (one per row), Σw, Σw², Σw·x, Σw·x²."""
+    columns = (np.ones(len(cells)), weight, weight * weight, weight * values, weight * values * values)
     return np.stack([np.bincount(cells, weights=c, minlength=n_cells) for c in columns], axis=1)
-
-
-def applies(rule: Rule, attributes: tuple[str, ...]) -> bool:
-    """Whether ``rule``'s scope covers the groups of a partition by ``attributes``."""
-    if len(attributes) > 1 and not rule.intersections:
-        return False
-    return rule.attributes is None or set(attributes) <= set(rule.attributes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,15 +139,16 @@ def compare_means(
             group_rows.append(row)
             if i == ref:
                 continue
-            comparison_rows.append(_comparison(quantity, part, i, g, stats[ref], values, z, alpha))
+            comparison = _comparison(quantity, part, i, g, stats[ref], values, z, alpha)
+            comparison_rows.append(comparison)
             for metric, kind in metrics.items():
                 for rule, counts in rules_for(policy, metric):
-                    if not applies(rule, part.attributes):
+                    if not rule.covers(part.attributes):
                         continue
                     value, measure = _measure(kind, g, stats[ref])
                     candidates.append((make_candidate(
                         rule, key, part.keys[ref], g.people, stats[ref].people, value, measure, alpha,
-                        parity_p=_welch_p(g, stats[ref]), parity_test="welch_t", sizes=(g.n_eff, stats[ref].n_eff),
+                        parity_p=comparison["welch_p_value"], parity_test="welch_t", sizes=(g.n_eff, stats[ref].n_eff),
                         higher_favours=higher_favours, parity_value=1.0 if kind == "ratio" else 0.0,
                         offset=-1.0 if kind == "relative_gap" else 0.0), counts))
     return group_rows, comparison_rows, candidates

@@ -133,7 +133,7 @@ def rankings(request: AuditRequest, parts: Sequence[Partition], cells: np.ndarra
         comparison_rows += comparisons
         candidates += found
     weights = poisson_weights(np.random.default_rng(request.seed), BOOTSTRAP, people)
-    coverage = _coverage(lists, parts, person_groups, people, request.policy.alpha, weights > 0)
+    coverage = _coverage(lists, parts, person_groups, request.policy.alpha, weights > 0)
     providers: list[dict[str, Any]] = []
     if lists.provider is not None and target is not None:
         providers, found = _providers(lists, target, target_source, people, request, weights)
@@ -174,8 +174,8 @@ def poisson_weights(rng: np.random.Generator, replicates: int, people: int) -> n
     return weights
 
 
-def _coverage(lists: RankedLists, parts: Sequence[Partition], person_groups: Sequence[np.ndarray], people: int,
-              alpha: float, drawn: np.ndarray) -> list[dict[str, Any]]:
+def _coverage(lists: RankedLists, parts: Sequence[Partition], person_groups: Sequence[np.ndarray], alpha: float,
+              drawn: np.ndarray) -> list[dict[str, Any]]:
     """Distinct items shown to each group over the catalogue (every item listed to anyone), single attributes;
     each replicate's coverage counts the items shown to its drawn people (one sparse product per group)."""
     catalogue = int(np.unique(lists.item).size)
@@ -208,10 +208,10 @@ def _providers(lists: RankedLists, target: np.ndarray, source: str, people: int,
     alpha, policy = request.policy.alpha, request.policy
     k = len(lists.provider_levels)
     d = _discount(lists.position)
-    per_person = np.bincount(lists.person * k + lists.provider, weights=d, minlength=people * k).reshape(people, k)
-    exposure = per_person.sum(axis=0)
+    by_person = np.bincount(lists.person * k + lists.provider, weights=d, minlength=people * k).reshape(people, k)
+    exposure = by_person.sum(axis=0)
     share = exposure / exposure.sum()
-    boot = (weights @ per_person.astype(np.float32)).astype(float)
+    boot = (weights @ by_person.astype(np.float32)).astype(float)
     boot = boot[boot.sum(axis=1) > 0]  # a replicate that drew no one (tiny data) says nothing
     boot_share = boot / boot.sum(axis=1, keepdims=True)
     z = z_for(alpha / 2)

@@ -21,7 +21,6 @@ from fairprobe.domain.groups import GroupKey
 from fairprobe.domain.outputs import OutputKind
 from fairprobe.engines.diagnostics.common import finite, judged, make_candidate, rules_for, wilson_row
 from fairprobe.engines.groups import Partition
-from fairprobe.engines.outputs.means import applies
 from fairprobe.engines.outputs.outcomes import fold
 from fairprobe.engines.policy import Candidate
 from fairprobe.stats import proportions
@@ -107,7 +106,7 @@ def segments(request: AuditRequest, parts: Sequence[Partition], cells: np.ndarra
                     "population_share": float(population[s]),
                     "representation_ratio": finite(shares[i, s] / population[s]) if population[s] > 0 else None})
                 for rule, counts in rules_for(policy, "segment_representation_ratio"):
-                    if applies(rule, part.attributes) and population[s] > 0:
+                    if rule.covers(part.attributes) and population[s] > 0:
                         measure = ScaledProportion(np.array([shares[i, s] * n_eff_assigned[i]]),
                                                    np.array([n_eff_assigned[i]]), np.array([population[s]]))
                         candidates.append((make_candidate(
@@ -120,7 +119,7 @@ def segments(request: AuditRequest, parts: Sequence[Partition], cells: np.ndarra
                                     f"{spec.levels[s]!r}, against the segment's share of everyone"), counts))
         if unassigned:
             coverage_rows += _coverage(part, g_people, g_w, n_eff, alpha)
-            candidates += _coverage_candidates(policy, part, g_w, n_eff, alpha)
+            candidates += _coverage_candidates(policy, part, g_people, g_w, n_eff, alpha)
     tables = {"shares": tuple(share_rows), "independence": tuple(tests), "coverage": tuple(coverage_rows)}
     notes = () if unassigned else ("every person is assigned a segment: coverage is 1 for every group",)
     return Section(OutputKind.SEGMENTS, METHOD, tables, judged(candidates, policy), notes)
@@ -145,7 +144,7 @@ def _v_measure(test: dict[str, Any]) -> EffectSize:
 def _association(policy: Any, part: Partition, test: dict[str, Any]) -> list[tuple[Candidate, bool]]:
     out = []
     for rule, counts in rules_for(policy, "segment_association"):
-        if not applies(rule, part.attributes):
+        if not rule.covers(part.attributes):
             continue
         defined = test.get("chi_square") is not None
         value = float(np.sqrt(test["chi_square"] / (test["n"] * (min(test["groups"], test["segments"]) - 1)))) \
@@ -169,13 +168,13 @@ def _coverage(part: Partition, g_people: np.ndarray, g_w: np.ndarray, n_eff: np.
             for i, key in enumerate(part.keys)]
 
 
-def _coverage_candidates(policy: Any, part: Partition, g_w: np.ndarray, n_eff: np.ndarray,
+def _coverage_candidates(policy: Any, part: Partition, g_people: np.ndarray, g_w: np.ndarray, n_eff: np.ndarray,
                          alpha: float) -> list[tuple[Candidate, bool]]:
     coverage = g_w[:, 1:].sum(axis=1) / g_w.sum(axis=1)
     r = part.reference
     out = []
     for rule, counts in rules_for(policy, "segment_coverage_difference"):
-        if not applies(rule, part.attributes):
+        if not rule.covers(part.attributes):
             continue
         for i, key in enumerate(part.keys):
             if i == r:
@@ -183,7 +182,7 @@ def _coverage_candidates(policy: Any, part: Partition, g_w: np.ndarray, n_eff: n
             four = [np.array([x]) for x in (coverage[i] * n_eff[i], n_eff[i], coverage[r] * n_eff[r], n_eff[r])]
             test = proportions.compare_rates(four[0], four[1], four[2], four[3], alpha)[2]
             out.append((make_candidate(
-                rule, key, part.keys[r], float(g_w[i].sum()), float(g_w[r].sum()),
+                rule, key, part.keys[r], float(g_people[i].sum()), float(g_people[r].sum()),
                 finite(coverage[i] - coverage[r]), RateDifference(*four), alpha,
                 parity_p=finite(test.p_value[0]), parity_test=str(test.test[0]),
                 sizes=(float(n_eff[i]), float(n_eff[r])), higher_favours=True), counts))
