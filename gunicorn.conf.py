@@ -3,7 +3,7 @@
 Threaded workers: probes spend their time waiting on someone else's model, and a thread waiting on a
 socket holds nothing else. Each worker runs at most ``FAIRPROBE_MAX_LONG_REQUESTS`` model-calling
 requests at once (the app answers 503 beyond), so the other threads keep ``/healthz`` and small audits
-answering; request bodies must arrive within ``FAIRPROBE_BODY_TIMEOUT_S`` (408 after it).
+answering, and ``FAIRPROBE_ANALYSIS_SLOTS`` CPU-bound audits (the rest wait their turn); request bodies must arrive within ``FAIRPROBE_BODY_TIMEOUT_S`` (408 after it).
 """
 
 import os
@@ -16,6 +16,10 @@ bind = os.environ.get("FAIRPROBE_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("FAIRPROBE_WORKERS", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("FAIRPROBE_THREADS", "8"))
+# a worker takes a new connection only while it holds fewer than this: a worker with every thread busy
+# leaves new clients to the other one instead of queueing them behind its own (1,000 by default lets one
+# worker hoard the clients while the other idles, which doubles the slowest latencies)
+worker_connections = int(os.environ.get("FAIRPROBE_WORKER_CONNECTIONS", str(threads + 2)))
 # above the longest bounded request (FAIRPROBE_MAX_DEADLINE_S 240 s + analysis; a 5M-row audit); the
 # threaded worker's heartbeat keeps beating while its threads wait, so this only catches a stuck worker
 timeout = int(os.environ.get("FAIRPROBE_WORKER_TIMEOUT", "300"))

@@ -94,6 +94,10 @@ class Settings:
         Most requests that call a model endpoint (probes, stress tests, searches, model-backed audits) one
         worker process runs at once; more get 503 with Retry-After, so health checks and small audits keep
         their threads.
+    analysis_slots
+        Most CPU-bound analyses (dataset audits without a model) one worker process runs at once; the
+        others wait their turn. A process computes on one core at a time (the GIL), so more at once only
+        adds switching between them and spreads every request's latency.
     body_timeout_s
         Longest time a request body may take to arrive (408 after it): a client trickling bytes cannot hold
         a thread for longer.
@@ -115,6 +119,7 @@ class Settings:
     max_groups: int = 2_000  # AIF360 costs about 1.7 ms per group: 2,000 groups is about 3.5 s
     max_findings: int = 20_000
     max_long_requests: int = 4  # per worker process: leaves gunicorn's other threads for health and audits
+    analysis_slots: int = 1  # per worker process: one core's worth of Python at a time
     body_timeout_s: float = 60.0
     metrics_dir: str | None = None
 
@@ -140,6 +145,7 @@ class Settings:
             max_groups=_int(env, "MAX_GROUPS", cls.max_groups, minimum=2),
             max_findings=_int(env, "MAX_FINDINGS", cls.max_findings, minimum=1),
             max_long_requests=_int(env, "MAX_LONG_REQUESTS", cls.max_long_requests, minimum=1),
+            analysis_slots=_int(env, "ANALYSIS_SLOTS", cls.analysis_slots, minimum=1),
             body_timeout_s=float(_int(env, "BODY_TIMEOUT_S", int(cls.body_timeout_s), minimum=1)),
             metrics_dir=env.get("PROMETHEUS_MULTIPROC_DIR") or None,
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import threading
 
 import pytest
 from flask import Flask
@@ -108,3 +109,24 @@ def test_unexpected_errors_are_generic_500s(app: Flask, capsys: pytest.CaptureFi
     assert line["exception"][0]["type"] == "builtins.RuntimeError"
     assert any(frame.endswith(" in boom") for frame in line["exception"][0]["frames"])
     assert "secret internals" not in out
+
+
+def test_audits_wait_for_an_analysis_slot_while_health_answers() -> None:
+    """With every analysis slot of the worker taken, an audit waits (it does not compute alongside) and
+    /healthz still answers; the audit runs as soon as the slot is free."""
+    app = create_app(Settings(analysis_slots=1))
+    slots = app.extensions["fairprobe.analysis_slots"]
+    results: list[int] = []
+    assert slots.acquire(timeout=1)
+    worker = threading.Thread(target=lambda: results.append(app.test_client().post("/v1/audits", json=AUDIT)
+                                                            .status_code))
+    worker.start()
+    try:
+        worker.join(timeout=1.0)
+        assert worker.is_alive() and results == []  # waiting for the slot
+        assert app.test_client().get("/healthz").status_code == 200
+    finally:
+        slots.release()
+    worker.join(timeout=30)
+    assert results == [200]
+    assert Settings.from_env({"FAIRPROBE_ANALYSIS_SLOTS": "3"}).analysis_slots == 3

@@ -11,7 +11,7 @@ from fairprobe.api import telemetry
 from fairprobe.api.negotiate import HTML_DOC, answer
 from fairprobe.api.outbound import scorer_for
 from fairprobe.api.parser import Blueprint
-from fairprobe.api.work import run_long
+from fairprobe.api.work import analysis, run_long
 from fairprobe.domain.audit import AuditRequest
 from fairprobe.domain.findings import AuditReport
 from fairprobe.engines.audit import DatasetAudit
@@ -61,7 +61,8 @@ def _audit(audit: AuditRequest) -> AuditReport | Response:
     engine = DatasetAudit(request_id=g.request_id, scorer=scorer, max_groups=settings.max_groups,
                           max_findings=settings.max_findings)
     if scorer is None:
-        report = engine.run(audit)
-        telemetry.current().report("audit", report)
-        return answer("audit", report, AuditReportSchema())
+        with analysis():
+            report = engine.run(audit)
+            telemetry.current().report("audit", report)
+            return answer("audit", report, AuditReportSchema())
     return run_long("audit", scorer, partial(engine.run, audit), AuditReportSchema())

@@ -6,6 +6,10 @@ free for ``/healthz`` and small audits. A caller that sends ``Accept: applicatio
 object per line while the work runs — ``{"event": "progress", "probes_done", "probes_sent", "elapsed_s"}``
 — then ``{"event": "report", "report": ...}`` (or ``{"event": "error", "problem": ...}``). Nothing is kept
 after the request: the events come from the request's own client, and end with it.
+
+Analyses that only compute (a dataset audit without a model) take one of the worker's
+``analysis_slots`` (:func:`analysis`), waiting their turn: the worker's threads then compute one at a
+time instead of trading the GIL, which costs CPU and makes every request's latency as long as the slowest.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, g, request
@@ -28,10 +33,11 @@ from fairprobe.problems import TYPE_BASE
 from fairprobe.report.html import Kind, render
 from fairprobe.settings import Settings
 
-__all__ = ["NDJSON", "init_app", "run_long"]
+__all__ = ["NDJSON", "analysis", "init_app", "run_long"]
 
 NDJSON = "application/x-ndjson"
 EXTENSION = "fairprobe.long_work"
+ANALYSIS = "fairprobe.analysis_slots"
 #: how often a streamed request reports progress (and shows it is alive when nothing moved)
 TICK_S = 0.5
 HEARTBEAT_S = 5.0
@@ -42,6 +48,15 @@ log = logging.getLogger("fairprobe.work")
 
 def init_app(app: Flask, settings: Settings) -> None:
     app.extensions[EXTENSION] = threading.BoundedSemaphore(settings.max_long_requests)
+    app.extensions[ANALYSIS] = threading.BoundedSemaphore(settings.analysis_slots)
+
+
+@contextmanager
+def analysis() -> Iterator[None]:
+    """Hold one of this worker's analysis slots (waiting for one, in arrival order) while the block runs."""
+    slots: threading.BoundedSemaphore = current_app.extensions[ANALYSIS]
+    with slots:
+        yield
 
 
 def _wants_stream() -> bool:

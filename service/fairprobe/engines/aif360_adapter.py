@@ -46,20 +46,21 @@ __all__ = ["AIF360_VERSION", "GroupMetrics", "group_metrics"]
 
 AIF360_VERSION = version("aif360")
 
-#: per-group rates, each AIF360's ClassificationMetric method of the same name (positive = the event)
-RATE_METHODS = (
-    "base_rate",
-    "selection_rate",
-    "true_positive_rate",
-    "false_positive_rate",
-    "false_negative_rate",
-    "true_negative_rate",
-    "positive_predictive_value",
-    "negative_predictive_value",
-    "false_discovery_rate",
-    "false_omission_rate",
-    "accuracy",
-)
+#: per-group rates: AIF360's ClassificationMetric methods of these names (positive = the event) ...
+RATE_METHODS = ("base_rate", "selection_rate")
+#: ... and the rest from one ``performance_measures`` call, the dict every one of their methods indexes
+#: (``true_positive_rate`` returns ``performance_measures()["TPR"]``, and so on): one call instead of nine
+PERFORMANCE_KEYS = {
+    "true_positive_rate": "TPR",
+    "false_positive_rate": "FPR",
+    "false_negative_rate": "FNR",
+    "true_negative_rate": "TNR",
+    "positive_predictive_value": "PPV",
+    "negative_predictive_value": "NPV",
+    "false_discovery_rate": "FDR",
+    "false_omission_rate": "FOR",
+    "accuracy": "ACC",
+}
 
 #: disparities on the positive-label metrics object
 DIFFERENCE_METHODS = {
@@ -182,6 +183,8 @@ def group_metrics(
                 created.append(metric)
                 # ClassificationMetric is a BinaryLabelDatasetMetric of the true labels: base_rate included
                 rates = {name: float(getattr(metric, name)(privileged=False)) for name in RATE_METHODS}
+                measured = metric.performance_measures(privileged=False)
+                rates.update((name, float(measured[key])) for name, key in PERFORMANCE_KEYS.items())
                 disparities: dict[str, float] = {}
                 if not alone:
                     for name, method in DIFFERENCE_METHODS.items():

@@ -147,8 +147,11 @@ def _test_all(candidates: Sequence[Candidate], policy: Policy) -> list[_Tested |
         ci_low, ci_high = signed_limits(measure, np.full(len(index), z_ci))
         point_low, point_high = signed_limits(measure, np.zeros(len(index)))
         point = (point_low + point_high) / 2
-        inside_low, below = tails(measure, low)
-        above, inside_high = tails(measure, high)
+        # both sides' tests in one inversion: the comparisons twice, against the low then the high bound
+        both = np.concatenate([np.arange(len(index))] * 2)
+        greater, less = tails(measure.take(both), np.concatenate([low, high]))
+        inside_low, below = greater[:len(index)], less[:len(index)]
+        above, inside_high = greater[len(index):], less[len(index):]
         # the fail test runs at the side of the bound nearer the estimate (the other p-value is near 1)
         p_near = np.where((point - low) < (high - point), below, above)
         # a two-sided bound: add the chance of erring at the far side, estimated at the near side's spread
@@ -186,15 +189,23 @@ def _scale(measure: Measure, low: np.ndarray, high: np.ndarray, point: np.ndarra
         return scale_to_reach(measure, z, point > parity, parity)
     inside = (point >= low) & (point <= high)
     below = point < low
-    # outside: the near limit must cross the broken side; inside: each finite side must be cleared
-    out = np.zeros(len(point))
-    for wanted, lower, bound in ((~inside, ~below, np.where(below, low, high)),
+    # outside: the near limit must cross the broken side; inside: each finite side must be cleared.
+    # Every (comparison, side) searched at once: one root search instead of one per kind of side.
+    index, lower, bound = [], [], []
+    for wanted, side, target in ((~inside, ~below, np.where(below, low, high)),
                                  (inside & np.isfinite(low), np.ones(len(point), bool), low),
                                  (inside & np.isfinite(high), np.zeros(len(point), bool), high)):
-        if wanted.any():
-            index = np.flatnonzero(wanted)
-            # np.maximum keeps a NaN: a side that no amount of data clears leaves the finding undecidable
-            out[index] = np.maximum(out[index], scale_to_reach(measure.take(index), z, lower[index], bound[index]))
+        rows = np.flatnonzero(wanted)
+        index.append(rows)
+        lower.append(side[rows])
+        bound.append(target[rows])
+    rows = np.concatenate(index)
+    out = np.zeros(len(point))
+    if rows.size:
+        scales = scale_to_reach(measure.take(rows), z, np.concatenate(lower), np.concatenate(bound))
+        # the largest per comparison, a NaN kept: a side that no amount of data clears leaves it undecidable
+        with np.errstate(invalid="ignore"):
+            np.maximum.at(out, rows, scales)
     return out
 
 
