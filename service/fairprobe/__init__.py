@@ -6,9 +6,11 @@ it as ``fairprobe:create_app()``.
 
 from __future__ import annotations
 
+import io
 from importlib.metadata import version
+from typing import IO
 
-from flask import Flask
+from flask import Flask, Request
 
 from fairprobe.settings import Settings
 
@@ -43,6 +45,16 @@ OPENAPI_INFO = {
 }
 
 
+class InMemoryRequest(Request):
+    """Flask's request, keeping uploaded files in memory: werkzeug would spool a file part over 500 KB to a
+    temporary file on disk, and fairprobe writes no caller's data to disk (the body is bounded by
+    ``max_body_bytes`` already)."""
+
+    def _get_file_stream(self, total_content_length: int | None, content_type: str | None,
+                         filename: str | None = None, content_length: int | None = None) -> IO[bytes]:
+        return io.BytesIO()
+
+
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the WSGI app; settings come from ``FAIRPROBE_*`` variables unless given."""
     # imports here keep `import fairprobe` light for the SDK's tests and for gunicorn's master
@@ -53,6 +65,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     settings = settings or Settings.from_env()
     app = Flask(__name__)
+    app.request_class = InMemoryRequest
     app.json_provider_class = StrictJSONProvider
     app.json = StrictJSONProvider(app)
     app.config.update(OPENAPI_INFO)

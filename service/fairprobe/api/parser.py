@@ -122,12 +122,15 @@ class RequestParser(FlaskParser):
         body = _json(raw, "request")
         if not isinstance(body, dict):
             raise ValidationFailed.on("request", "must be a JSON object")
-        if "data" in body:
-            raise ValidationFailed.on("data", "send the data as the file part 'data', not inside 'request'")
+        options = body.pop("data", {"delimiter": None})
+        if not isinstance(options, dict) or not options or set(options) - {"delimiter"}:
+            raise ValidationFailed.on("data", "send the data as the file part 'data'; inside 'request', 'data' may "
+                                              "only hold the CSV's 'delimiter'")
         if "data" not in req.files:
             raise ValidationFailed.on("data", "an upload needs a file part 'data' holding the CSV")
         part = req.files["data"]
-        body["data"] = {_file_kind(part.mimetype, part.filename or ""): part.read()}
+        body["data"] = {**{k: v for k, v in options.items() if v is not None},
+                        _file_kind(part.mimetype, part.filename or ""): part.read()}
         return body
 
 

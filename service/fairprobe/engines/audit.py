@@ -150,8 +150,9 @@ class DatasetAudit:
 
         findings = judge(candidates, request.policy)
         sections, skipped = diagnose(request, parts, lambda rows: self._window(request, rows),
-                                     lambda decisions: self._with_decisions(request, decisions))
-        outputs = measure_outputs(request, parts, table, np.maximum(cells_of_rows(codes, table), 0))
+                                     lambda decisions: self._with_decisions(request, decisions), table)
+        outputs = measure_outputs(request, parts, table, np.maximum(cells_of_rows(codes, table), 0)) \
+            if request.outputs.kinds else ()
         counted = [f for section in (*sections, *outputs) for f in section.findings if f.in_verdict]
         roles = request.roles
         decided_and_labelled = request.predicted and request.labelled

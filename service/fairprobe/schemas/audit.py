@@ -33,7 +33,7 @@ from fairprobe.schemas.outputs import (
 )
 from fairprobe.schemas.policy import PolicySchema, build_policy, check_rules_apply, default_rules
 from fairprobe.schemas.scalar import Bounded, Scalar
-from fairprobe.schemas.table import checked_frame, records_of
+from fairprobe.schemas.table import DELIMITERS, checked_frame, records_of
 from fairprobe.schemas.windows import TimeSchema, time_windows
 
 __all__ = ["AuditRequestSchema", "DataSchema", "ProtectedSchema"]
@@ -55,6 +55,9 @@ class DataSchema(Schema):
                                    "description": "Column name to list of values, all of one length."})
     csv = fields.Raw(metadata={
         "type": "string", "description": "CSV text with a header row (or send the file to POST /v1/audits/upload)."})
+    delimiter = fields.String(validate=validate.OneOf(DELIMITERS), metadata={
+        "description": "The CSV field separator; when left out, the one that splits the header row into the "
+                       "most fields (a comma by default)."})
     arrow = fields.Raw(metadata={
         "type": "string", "description": "Arrow IPC bytes: only as the file part 'data' of POST /v1/audits/upload "
                                          "(media type application/vnd.apache.arrow.stream, or a .arrow file)."})

@@ -30,6 +30,14 @@ def _missing(series: pd.Series) -> int:
     return int(series.isna().sum())
 
 
+def _distinct(series: pd.Series) -> int:
+    """How many distinct values occur (a categorical's from its codes, without hashing the rows)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        codes = series.cat.codes.to_numpy()
+        return int(np.count_nonzero(np.bincount(codes[codes >= 0], minlength=1)))
+    return int(series.nunique())
+
+
 def _show(values: Any) -> str:
     return ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in list(values)[:5])
 
@@ -39,25 +47,29 @@ def binary_column(series: pd.Series, field: str, positive: Hashable, negative: H
     if (missing := _missing(series)):
         raise ValidationError(f"column {series.name!r} has {missing} missing values", field)
     # '1' (text) never equals 1 (number): say so instead of silently finding no positives
-    if (series.dtype == object and isinstance(positive, bool | int | float)
-            and series.map(lambda v: isinstance(v, str)).any()):
+    values = pd.Series(series.cat.categories) if isinstance(series.dtype, pd.CategoricalDtype) else series
+    if (values.dtype == object and isinstance(positive, bool | int | float)
+            and values.map(lambda v: isinstance(v, str)).any()):
         raise ValidationError(
             f"column {series.name!r} holds text but the declared labels are numbers ({positive!r})", field
         )
     is_positive = (series == positive).to_numpy(dtype=bool)
-    others = pd.unique(series[~is_positive])
+    # compared, not collected: the distinct other values are gathered only for an error's message
     if negative is not None:
-        outside = [v for v in others if v != negative]
-        if outside:
+        outside = ~is_positive & ~(series == negative).to_numpy(dtype=bool)
+        if outside.any():
             raise ValidationError(
                 f"column {series.name!r} has values outside the declared labels "
-                f"({positive!r}, {negative!r}): {_show(outside)}", field,
+                f"({positive!r}, {negative!r}): {_show(pd.unique(series[outside]))}", field,
             )
-    elif len(others) > 1:
-        raise ValidationError(
-            f"column {series.name!r} has values outside the declared labels: positive_label is {positive!r} "
-            f"and the other values are {_show(others)}; declare negative_label or binarize the column", field,
-        )
+    elif not is_positive.all():
+        first = series.iloc[int(np.argmin(is_positive))]
+        if (~is_positive & (series != first).to_numpy(dtype=bool)).any():
+            raise ValidationError(
+                f"column {series.name!r} has values outside the declared labels: positive_label is {positive!r} "
+                f"and the other values are {_show(pd.unique(series[~is_positive]))}; declare negative_label or "
+                "binarize the column", field,
+            )
     return is_positive
 
 
@@ -116,7 +128,7 @@ def check_protected(
             raise ValidationError(f"column {series.name!r} must be numeric to be binned", f"{field}.bins")
         if list(bins) != sorted(set(bins)):
             raise ValidationError("bin edges must be strictly increasing", f"{field}.bins")
-    elif (levels := series.nunique()) > max_levels:
+    elif (levels := _distinct(series)) > max_levels:
         raise ValidationError(
             f"column {series.name!r} has {levels} distinct values, more than {max_levels}; bin it or group it",
             f"{field}.attribute",

@@ -123,9 +123,7 @@ def tabulate(
     as ``people`` (each person weighs 1, so ``weight`` and ``weight_sq`` equal the counts). Combinations
     whose rows hold no one (a counts-table row with count 0) are dropped.
     """
-    stacked = np.stack([np.asarray(c, dtype=np.int64) for c in codes], axis=1) if codes else \
-        np.zeros((label.shape[0], 0), dtype=np.int64)
-    combos, inverse = _dense_or_unique(stacked, levels)
+    combos, inverse = _dense_or_unique([np.asarray(c, dtype=np.int64) for c in codes], levels, label.shape[0])
     cell = inverse * 4 + label.astype(np.int64) * 2 + prediction.astype(np.int64)
     size = len(combos) * 4
 
@@ -144,15 +142,17 @@ def tabulate(
     return CountsTable(tuple(attributes), tuple(levels), combos, n, w, w2)
 
 
-def _dense_or_unique(codes: np.ndarray, levels: Sequence[tuple[object, ...]]) -> tuple[np.ndarray, np.ndarray]:
-    """:func:`_combinations`, with a bincount over the dense radix instead of a sort when the dense space is
-    small next to the rows (the common case: a few attributes of a few values)."""
+def _dense_or_unique(codes: Sequence[np.ndarray], levels: Sequence[tuple[object, ...]],
+                     rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_combinations` of the columns ``codes``, with a bincount over the dense radix instead of a sort
+    when the dense space is small next to the rows (the common case: a few attributes of a few values)."""
     sizes = [max(len(lv), 1) for lv in levels]
     dense = float(np.prod([float(x) for x in sizes])) if sizes else 1.0
-    if dense > max(4.0 * codes.shape[0], 65536.0):
-        return _combinations(codes, levels)
-    key = np.zeros(codes.shape[0], dtype=np.int64)
-    for column, size in zip(codes.T, sizes, strict=True):
+    if dense > max(4.0 * rows, 65536.0):
+        stacked = np.stack(codes, axis=1) if codes else np.zeros((rows, 0), dtype=np.int64)
+        return _combinations(stacked, levels)
+    key = np.zeros(rows, dtype=np.int64)
+    for column, size in zip(codes, sizes, strict=True):
         key *= size
         key += column
     present = np.flatnonzero(np.bincount(key, minlength=int(dense)))

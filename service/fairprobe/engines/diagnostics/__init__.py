@@ -26,6 +26,7 @@ from fairprobe.engines.diagnostics.thresholds import Reaudit
 from fairprobe.engines.diagnostics.windows import WindowAudit, windows
 from fairprobe.engines.groups import Partition
 from fairprobe.errors import ValidationFailed
+from fairprobe.stats.counts import CountsTable
 
 __all__ = ["diagnose"]
 
@@ -62,9 +63,11 @@ def _unavailable(name: SectionName, request: AuditRequest) -> str | None:
 
 
 def diagnose(request: AuditRequest, parts: Sequence[Partition], audit_window: WindowAudit | None = None,
-             reaudit: Reaudit | None = None) -> tuple[tuple[Section, ...], tuple[Skipped, ...]]:
+             reaudit: Reaudit | None = None, table: CountsTable | None = None,
+             ) -> tuple[tuple[Section, ...], tuple[Skipped, ...]]:
     """Run the requested sections (by default every one the inputs allow); say why the others did not run.
-    ``audit_window`` audits the rows of one time window (the windows section runs the whole audit on each)."""
+    ``audit_window`` audits the rows of one time window (the windows section runs the whole audit on each);
+    ``table`` is the audit's counts table over every protected attribute."""
     fav_pos = request.roles.favorable_is_positive
     unlabelled = None
     if request.unlabelled is not None:
@@ -77,7 +80,7 @@ def diagnose(request: AuditRequest, parts: Sequence[Partition], audit_window: Wi
         SectionName.AMPLIFICATION: lambda: amplification(parts, request.policy, fav_pos),
         SectionName.CONDITIONAL: lambda: conditional(request, parts),
         SectionName.PROXIES: lambda: proxies(request),
-        SectionName.SUBGROUPS: lambda: subgroups(request),
+        SectionName.SUBGROUPS: lambda: subgroups(request, table),
         SectionName.WINDOWS: lambda: windows(request, audit_window or (lambda _: None)),
         SectionName.COMPARISON: lambda: comparison(request, parts),
         SectionName.MITIGATION: lambda: mitigation(request, parts, reaudit),

@@ -12,6 +12,7 @@ one ``bincount`` per combination of columns.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -24,13 +25,17 @@ from fairprobe.engines.diagnostics.common import code_feature, finite, judged, m
 from fairprobe.engines.policy import Candidate
 from fairprobe.errors import ValidationFailed
 from fairprobe.stats.bounds import RateDifference, signed_limits, z_for
-from fairprobe.stats.counts import encode
+from fairprobe.stats.counts import CountsTable, encode
 from fairprobe.stats.fdr import benjamini_hochberg
 
 __all__ = ["MAX_COMBINATIONS", "subgroups"]
 
 #: the most combinations of columns one scan may count (each is one pass over the rows)
 MAX_COMBINATIONS = 2_000
+#: a column the scan conditions on: name, each row's code, the codes' labels, whether it is protected
+ScanColumn = tuple[str, np.ndarray, tuple[object, ...], bool]
+#: up to this many cells over all the scanned columns, one pass over the rows counts every combination
+FULL_TABLE_CELLS = 1 << 20
 
 METHOD = ("Each subgroup's favorable rate (the favorable prediction; the favorable label in a data-only audit) "
           "against everyone else's: a one-sided pooled two-proportion z test of disadvantage, Benjamini-Hochberg "
@@ -41,13 +46,10 @@ METHOD = ("Each subgroup's favorable rate (the favorable prediction; the favorab
           "through Kish's effective size.")
 
 
-def _columns(request: AuditRequest) -> tuple[list[tuple[str, np.ndarray, tuple[object, ...], bool]], list[str]]:
-    """(name, codes, levels, is protected) for every column the scan may condition on."""
+def _features(request: AuditRequest) -> tuple[list[ScanColumn], list[str]]:
+    """(name, codes, levels, False) for every feature the scan may condition on."""
     out = []
     notes = []
-    for attribute in request.protected:
-        codes, levels = encode(request.frame[attribute.name], attribute.bins)
-        out.append((attribute.name, codes, levels, True))
     if request.extra is not None:
         for name in request.feature_names:
             series = request.extra[name]
@@ -60,34 +62,83 @@ def _columns(request: AuditRequest) -> tuple[list[tuple[str, np.ndarray, tuple[o
     return out, notes
 
 
-def subgroups(request: AuditRequest) -> Section:
+def _key(columns: list[ScanColumn], combo: Iterable[int], rows: int) -> np.ndarray:
+    """Each row's cell in the table over the columns of ``combo`` (C order: the last column varies fastest)."""
+    key = np.zeros(rows, dtype=np.int64)
+    for i in combo:
+        key = key * len(columns[i][2]) + columns[i][1]
+    return key
+
+
+def _sums(key: np.ndarray, cells: int, people: np.ndarray, w: np.ndarray, w2: np.ndarray, favorable: np.ndarray,
+          unweighted: bool) -> np.ndarray:
+    """Per cell: people, weight, squared weight and favorable weight (a ``cells`` x 4 array)."""
+    if unweighted:  # people, weights and squared weights are all ones: one count serves the three
+        count = np.bincount(key, minlength=cells).astype(float)
+        return np.stack([count, count, count, np.bincount(key, weights=favorable, minlength=cells)], axis=1)
+    return np.stack([np.bincount(key, weights=v, minlength=cells) for v in (people, w, w2, w * favorable)], axis=1)
+
+
+def _from_table(table: CountsTable, predicted: bool, fav_pos: bool) -> np.ndarray:
+    """The per-cell sums over every protected combination, from the audit's counts table (no pass over rows)."""
+    sizes = [len(levels) for levels in table.levels]
+    side = 1 if fav_pos else 0  # the counts table's axes say "is the positive label / prediction"
+    favorable = table.weight[:, :, side].sum(axis=1) if predicted else table.weight[:, side, :].sum(axis=1)
+    per_cell = np.stack([table.people.sum(axis=(1, 2)), table.weight.sum(axis=(1, 2)),
+                         table.weight_sq.sum(axis=(1, 2)), favorable], axis=1)
+    full = np.zeros((int(np.prod(sizes)), 4))
+    np.add.at(full, np.ravel_multi_index(tuple(table.codes.T), sizes), per_cell)
+    return full.reshape(*sizes, 4)
+
+
+def subgroups(request: AuditRequest, table: CountsTable | None = None) -> Section:
+    """The scan; ``table`` is the audit's counts table over the protected attributes, which alone gives every
+    subgroup's sums when no feature is scanned."""
     alpha = request.policy.alpha
     options = request.diagnostics.scan
-    columns, notes = _columns(request)
+    features, notes = _features(request)
     frame = request.frame
     fav_pos = request.roles.favorable_is_positive
-    outcome = frame[PREDICTION if request.predicted else LABEL].to_numpy(dtype=bool)
-    favorable = outcome if fav_pos else ~outcome
-    counts_table = request.kind is DataKind.COUNTS
-    people = frame[WEIGHT].to_numpy(dtype=float) if counts_table else np.ones(len(frame))
-    w = frame[WEIGHT].to_numpy(dtype=float) if (counts_table or request.roles.weight) else np.ones(len(frame))
-    w2 = w if counts_table else w * w
+    names = tuple(a.name for a in request.protected)
+    full: np.ndarray | None = None
+    if not features and table is not None and table.attributes == names and \
+            np.prod([len(lv) for lv in table.levels], dtype=float) <= FULL_TABLE_CELLS:
+        columns: list[ScanColumn] = [(name, np.zeros(0, np.int64), levels, True)
+                                     for name, levels in zip(table.attributes, table.levels, strict=True)]
+        full = _from_table(table, request.predicted, fav_pos)
+    else:
+        columns = [(a.name, *encode(frame[a.name], a.bins), True) for a in request.protected] + features
     combos = [c for k in range(1, options.max_depth + 1) for c in itertools.combinations(range(len(columns)), k)
               if any(columns[i][3] for i in c)]
     if len(combos) > MAX_COMBINATIONS:
         raise ValidationFailed.on("scan.max_depth",
                                   f"the scan would count {len(combos)} combinations of columns; "
                                   f"at most {MAX_COMBINATIONS}: lower max_depth or name fewer features")
-    totals = np.array([people.sum(), w.sum(), w2.sum(), (w * favorable).sum()])
+    every = [len(levels) for _, _, levels, _ in columns]
+    if full is None:
+        outcome = frame[PREDICTION if request.predicted else LABEL].to_numpy(dtype=bool)
+        favorable = outcome if fav_pos else ~outcome
+        counts_table = request.kind is DataKind.COUNTS
+        people = frame[WEIGHT].to_numpy(dtype=float) if counts_table else np.ones(len(frame))
+        w = frame[WEIGHT].to_numpy(dtype=float) if (counts_table or request.roles.weight) else np.ones(len(frame))
+        w2 = w if counts_table else w * w
+        unweighted = not (counts_table or request.roles.weight)
+        # few cells over all the columns at once (protected attributes and a few features): one pass over the
+        # rows fills that table, and every combination's sums are its margins; otherwise one pass per combination
+        if np.prod(every, dtype=float) <= FULL_TABLE_CELLS:
+            full = _sums(_key(columns, range(len(columns)), len(frame)), int(np.prod(every)), people, w, w2,
+                         favorable, unweighted).reshape(*every, 4)
+        else:
+            per_combo = (people, w, w2, favorable, unweighted)
+    totals = full.reshape(-1, 4).sum(axis=0) if full is not None else \
+        np.array([people.sum(), w.sum(), w2.sum(), (w * favorable).sum()])
     found: list[tuple[tuple[int, ...], np.ndarray, np.ndarray]] = []  # (combo, cell codes, sums per cell)
     for combo in combos:
-        sizes = [len(columns[i][2]) for i in combo]
-        key = np.zeros(len(frame), dtype=np.int64)
-        for i, size in zip(combo, sizes, strict=True):
-            key = key * size + columns[i][1]
-        length = int(np.prod(sizes))
-        sums = np.stack([np.bincount(key, weights=v, minlength=length)
-                         for v in (people, w, w2, w * favorable)], axis=1)
+        sizes = [every[i] for i in combo]
+        if full is not None:
+            sums = full.sum(axis=tuple(i for i in range(len(columns)) if i not in combo)).reshape(-1, 4)
+        else:
+            sums = _sums(_key(columns, combo, len(frame)), int(np.prod(sizes)), *per_combo)
         keep = np.flatnonzero((sums[:, 0] >= options.min_support) & (totals[0] - sums[:, 0] >= options.min_support))
         if keep.size:
             found.append((combo, np.stack(np.unravel_index(keep, sizes), axis=1), sums[keep]))

@@ -1,0 +1,171 @@
+"""From bytes to verdict: each input format audited end to end over HTTP, against the floor for the same bytes.
+
+gunicorn as shipped (``gunicorn.conf.py``, 2 threaded workers) on 127.0.0.1; 1M synthetic rows (race with 5
+values, sex with 2, a label and a prediction; race x sex intersections, the default policy and diagnostics).
+Each figure is the best of ``--repeat`` runs, all measured in this one run:
+
+- CSV upload (multipart)          vs pyarrow.csv.read_csv of the same bytes          (target <= 3x)
+- Parquet / Arrow IPC upload      vs pyarrow's read of the same file + the engine    (target <= 2x)
+- JSON columns                    vs orjson.loads of the same body                   (target <= 2.5x)
+- JSON records, 300k rows         vs AIF360 alone on the already-parsed rows         (target: faster)
+- peak worker RSS above the idle worker during the 1M-row CSV and Arrow audits     (target <= 300 MiB)
+
+"The engine" is ``DatasetAudit.run`` on the same rows already in a DataFrame (what the service does after
+reading them). The load generator runs on the same 2 cores.
+
+Run: ``.venv/bin/python benchmarks/bench_ingest.py [--rows 1000000] [--record-rows 300000] [--repeat 3]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import orjson
+import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.ipc as pa_ipc
+import pyarrow.parquet as pq
+import requests
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from tests.gunicorn_server import Gunicorn, gunicorn  # noqa: E402
+
+from bench_audit import aif360_rows, fairprobe_engine, synthetic  # noqa: E402
+from bench_load import rss  # noqa: E402
+
+REQUEST = {"label": "y", "prediction": "pred",
+           "protected": [{"attribute": "race", "reference": "White"}, {"attribute": "sex", "reference": "M"}],
+           "intersections": [["race", "sex"]]}
+
+
+def best(repeat: int, fn: Callable[[], object]) -> float:
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def plain(df: pd.DataFrame) -> pd.DataFrame:
+    """The rows as a caller would hold them: text groups, 0/1 integers."""
+    return pd.DataFrame({"race": df.race.astype(str), "sex": df.sex.astype(str), "y": df.y.astype(int),
+                         "pred": df.pred.astype(int)})
+
+
+def bodies(df: pd.DataFrame) -> dict[str, bytes]:
+    rows = plain(df)
+    arrow = io.BytesIO()
+    table = pa.Table.from_pandas(rows, preserve_index=False)
+    with pa_ipc.new_stream(arrow, table.schema) as writer:
+        writer.write_table(table)
+    parquet = io.BytesIO()
+    pq.write_table(table, parquet)
+    return {"csv": rows.to_csv(index=False).encode(), "arrow": arrow.getvalue(), "parquet": parquet.getvalue(),
+            "columns": json.dumps({**REQUEST, "data": {"columns": rows.to_dict("list")}}).encode()}
+
+
+def upload(server: Gunicorn, name: str, raw: bytes, media_type: str) -> Callable[[], None]:
+    def post() -> None:
+        response = requests.post(server.url + "/v1/audits/upload", timeout=300, data={"request": json.dumps(REQUEST)},
+                                 files={"data": (name, raw, media_type)})
+        assert response.status_code == 200, response.text[:300]
+    return post
+
+
+def post_json(server: Gunicorn, raw: bytes) -> Callable[[], None]:
+    def post() -> None:
+        response = requests.post(server.url + "/v1/audits", data=raw, timeout=300,
+                                 headers={"Content-Type": "application/json"})
+        assert response.status_code == 200, response.text[:300]
+    return post
+
+
+def peak_above_idle(server: Gunicorn, fn: Callable[[], None]) -> float:
+    """The largest worker RSS while ``fn`` runs, minus the largest before it (MiB)."""
+    idle = max(rss(server))
+    peak = [idle]
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak[0] = max(peak[0], *rss(server))
+            time.sleep(0.01)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        fn()
+    finally:
+        done.set()
+        watcher.join()
+    return peak[0] - idle
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--record-rows", type=int, default=300_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    logging.disable(logging.CRITICAL)
+
+    df = synthetic(args.rows, seed=1)
+    raw = bodies(df)
+    records_df = synthetic(args.record_rows, seed=2)
+    records = json.dumps({**REQUEST, "data": {"records": plain(records_df).to_dict("records")}}).encode()
+    fairprobe_engine(df)  # warm the imports
+    engine = best(args.repeat, lambda: fairprobe_engine(df))
+    floors = {
+        "csv": best(args.repeat, lambda: pa_csv.read_csv(pa.BufferReader(raw["csv"]))),
+        "arrow": best(args.repeat, lambda: pa_ipc.open_stream(pa.BufferReader(raw["arrow"])).read_all()),
+        "parquet": best(args.repeat, lambda: pq.read_table(pa.BufferReader(raw["parquet"]))),
+        "columns": best(args.repeat, lambda: orjson.loads(raw["columns"])),
+    }
+    aif = best(min(args.repeat, 2), lambda: aif360_rows(records_df))
+    print(f"{args.rows:,} rows (race x sex, default policy and diagnostics); the engine on rows in memory: "
+          f"{engine:.3f} s", flush=True)
+    with gunicorn() as server:
+        calls = {
+            "csv": upload(server, "d.csv", raw["csv"], "text/csv"),
+            "arrow": upload(server, "d.arrows", raw["arrow"], "application/vnd.apache.arrow.stream"),
+            "parquet": upload(server, "d.parquet", raw["parquet"], "application/vnd.apache.parquet"),
+            "columns": post_json(server, raw["columns"]),
+        }
+        # memory first, on workers that have served nothing yet (the idle worker), then the timings warm
+        peaks = {name: peak_above_idle(server, calls[name]) for name in ("csv", "arrow")}
+        for call in calls.values():
+            call()
+        e2e = {name: best(args.repeat, call) for name, call in calls.items()}
+        post_json(server, records)()
+        e2e_records = best(args.repeat, post_json(server, records))
+    size = {name: len(body) / 2**20 for name, body in raw.items()}
+    print(f"CSV upload ({size['csv']:.1f} MiB)        {e2e['csv']:.3f} s; pyarrow read_csv {floors['csv']:.3f} s: "
+          f"{e2e['csv'] / floors['csv']:.1f}x (target <= 3x)")
+    for name in ("parquet", "arrow"):
+        floor = floors[name] + engine
+        print(f"{name.capitalize():7s} upload ({size[name]:.1f} MiB)  {e2e[name]:.3f} s; pyarrow read "
+              f"{floors[name]:.3f} s + engine {engine:.3f} s = {floor:.3f} s: {e2e[name] / floor:.2f}x (target <= 2x)")
+    print(f"JSON columns ({size['columns']:.1f} MiB)     {e2e['columns']:.3f} s; "
+          f"orjson.loads {floors['columns']:.3f} s: "
+          f"{e2e['columns'] / floors['columns']:.1f}x (target <= 2.5x)")
+    print(f"JSON records ({args.record_rows:,} rows)  {e2e_records:.3f} s; "
+          f"AIF360 alone on the parsed rows {aif:.3f} s: "
+          f"fairprobe {aif / e2e_records:.2f}x faster (target > 1)")
+    print(f"peak worker RSS above idle: CSV {peaks['csv']:.0f} MiB, Arrow {peaks['arrow']:.0f} MiB (target <= 300)")
+
+
+if __name__ == "__main__":
+    main()
