@@ -88,3 +88,36 @@ def test_a_column_of_lists_is_refused(client: FlaskClient) -> None:
     assert answer.status_code == 422
     errors = json_of(answer)["errors"]
     assert errors[0]["field"] == "data.parquet" and "tags" in errors[0]["message"]
+
+
+@pytest.mark.parametrize("kind", ["csv", "arrow", "parquet"])
+def test_the_file_itself_as_the_body_audits_as_the_multipart_upload(client: FlaskClient, compas: pd.DataFrame,
+                                                                     kind: str) -> None:
+    """A direct upload (the file as the body, the fields as the query parameter 'request') reads no multipart
+    framing and answers what the multipart upload of the same file does."""
+    rows = _rows(compas)
+    payload, mimetype = {"csv": (rows.to_csv(index=False).encode(), "text/csv"),
+                         "arrow": (_arrow(rows), "application/vnd.apache.arrow.stream"),
+                         "parquet": (_parquet(rows), "application/vnd.apache.parquet")}[kind]
+    multipart = json_of(_upload(client, payload, f"compas.{kind}", mimetype))
+    answer = client.post("/v1/audits/upload", data=payload, content_type=mimetype,
+                         query_string={"request": json.dumps(FIELDS)})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+    direct = json_of(answer)
+    assert direct["findings"] == multipart["findings"] and direct["groups"] == multipart["groups"]
+    assert direct["audit"]["input_sha256"] == multipart["audit"]["input_sha256"]
+
+
+@pytest.mark.parametrize(("query", "status", "field"), [
+    ({}, 422, "request"),
+    ({"request": "{not json"}, 400, "request"),
+    ({"request": "[1, 2]"}, 422, "request"),
+    ({"request": json.dumps({**FIELDS, "data": {"csv": "a,b\n"}})}, 422, "data"),
+    ({"request": json.dumps({**FIELDS, "label": "nope"})}, 422, "label"),
+])
+def test_a_direct_upload_without_usable_fields_is_refused(client: FlaskClient, query: dict[str, str], status: int,
+                                                          field: str) -> None:
+    answer = client.post("/v1/audits/upload", data=b"race,sex,recid,high\nCaucasian,f,1,0\n",
+                         content_type="text/csv", query_string=query)
+    assert answer.status_code == status
+    assert field in [e["field"] for e in json_of(answer)["errors"]]

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import pytest
 from flask.testing import FlaskClient
+from marshmallow import ValidationError
 
 from fairprobe.schemas.table import _fast_csv, _from_columns, _from_csv
 from tests.answers import json_of
@@ -129,3 +130,9 @@ def test_a_wrong_delimiter_is_named(client: FlaskClient) -> None:
                                              "label": "y", "protected": [{"attribute": "g"}]})
     assert answer.status_code == 422
     assert "data.delimiter" in [e["field"] for e in json_of(answer)["errors"]]
+
+
+@pytest.mark.parametrize("raw", [b"a,b\n\xe9,1\n", b"a,b\n1,\xe9\n", b"a,b\n1,2\nx\xff,3\n", b"a,\xe9\n1,2\n"])
+def test_text_that_is_not_utf8_is_refused_wherever_it_is(raw: bytes) -> None:
+    with pytest.raises(ValidationError, match=r"is not UTF-8 text \(byte \d+\)"):
+        _from_csv(raw)

@@ -31,7 +31,8 @@ class AuditUploadSchema(Schema):
         "description": "The audit's JSON fields, as for POST /v1/audits but without 'data'.",
         "contentMediaType": "application/json"})
     data = fields.String(required=True, metadata={
-        "description": "The data: a CSV file with a header row (UTF-8, comma-separated).",
+        "description": "The data: a CSV file with a header row (UTF-8; the separator detected or declared), an "
+                       "Arrow IPC stream or file, or a Parquet file (by the part's media type or file name).",
         "contentMediaType": "text/csv"})
 
 
@@ -51,7 +52,8 @@ def create_audit(audit: AuditRequest) -> AuditReport | Response:
 @blp.body_errors
 @blp.doc(**HTML_DOC)
 def upload_audit(audit: AuditRequest) -> AuditReport | Response:
-    """Audit a CSV file sent as multipart/form-data: the file in part 'data', the audit's fields in part 'request'."""
+    """Audit a file: multipart/form-data with the file in part 'data' and the audit's fields in part 'request', or
+    the file itself as the body (text/csv, Arrow IPC, Parquet) with the fields as the query parameter 'request'."""
     return _audit(audit)
 
 

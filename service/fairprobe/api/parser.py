@@ -1,9 +1,10 @@
-"""Reading request bodies: strict JSON (no duplicate keys, no NaN), or a multipart upload.
+"""Reading request bodies: strict JSON (no duplicate keys, no NaN), or an upload.
 
 Every operation reads JSON, except ``POST /v1/audits/upload``: it reads ``multipart/form-data`` with the
 same JSON as ``POST /v1/audits`` (less ``data``) in a part named ``request`` and the data file in a part
-named ``data`` (CSV; Arrow IPC or Parquet by its media type or file name); both arrive at the schema as one
-JSON object, so errors name the same fields.
+named ``data`` (CSV; Arrow IPC or Parquet by its media type or file name), or the file itself as the body
+(by ``Content-Type``) with that JSON as the query parameter ``request``; either way both arrive at the
+schema as one JSON object, so errors name the same fields.
 """
 
 from __future__ import annotations
@@ -106,12 +107,25 @@ class RequestParser(FlaskParser):
         return _json(req.get_data(cache=True), "body")
 
     def load_upload(self, req: Request, schema: Schema) -> Any:
-        """The JSON of part ``request`` with the CSV of part ``data`` as ``data.csv``."""
+        """The audit's JSON fields with the data file as ``data.<csv|arrow|parquet>``.
+
+        Multipart: the fields in part ``request``, the file in part ``data``. Direct: the body is the file
+        (``text/csv``, Arrow IPC or Parquet by ``Content-Type``), the fields the query parameter ``request``
+        (no multipart framing to parse, one copy of the bytes).
+        """
+        if req.mimetype in DIRECT:
+            if "request" not in req.args:
+                raise ValidationFailed.on("request", "a direct upload needs the audit's JSON fields as the query "
+                                                     "parameter 'request' (or send multipart/form-data)")
+            body, options = _fields(req.args["request"].encode())
+            body["data"] = {**options, DIRECT[req.mimetype]: req.get_data()}
+            return body
         if req.mimetype != MULTIPART:
             raise UnsupportedMediaType(
                 f"Content-Type {req.mimetype or '(none)'!r} is not accepted here; send multipart/form-data with "
-                "a part 'request' (the JSON fields) and a part 'data' (the CSV file), or JSON to POST /v1/audits.",
-                errors=[FieldError("Content-Type", "must be multipart/form-data")],
+                "a part 'request' (the JSON fields) and a part 'data' (the file), the file itself as text/csv, "
+                "Arrow or Parquet with the fields as the query parameter 'request', or JSON to POST /v1/audits.",
+                errors=[FieldError("Content-Type", "must be multipart/form-data, text/csv, Arrow or Parquet")],
             )
         if "request" in req.files:
             raw = req.files["request"].read()
@@ -119,25 +133,32 @@ class RequestParser(FlaskParser):
             raw = req.form["request"].encode()
         else:
             raise ValidationFailed.on("request", "an upload needs a part 'request' holding the JSON fields")
-        body = _json(raw, "request")
-        if not isinstance(body, dict):
-            raise ValidationFailed.on("request", "must be a JSON object")
-        options = body.pop("data", {"delimiter": None})
-        if not isinstance(options, dict) or not options or set(options) - {"delimiter"}:
-            raise ValidationFailed.on("data", "send the data as the file part 'data'; inside 'request', 'data' may "
-                                              "only hold the CSV's 'delimiter'")
+        body, options = _fields(raw)
         if "data" not in req.files:
             raise ValidationFailed.on("data", "an upload needs a file part 'data' holding the CSV")
         part = req.files["data"]
-        body["data"] = {**{k: v for k, v in options.items() if v is not None},
-                        _file_kind(part.mimetype, part.filename or ""): part.read()}
+        body["data"] = {**options, _file_kind(part.mimetype, part.filename or ""): part.read()}
         return body
+
+
+def _fields(raw: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An upload's JSON fields, and the options of its data (only a CSV's ``delimiter`` may be given)."""
+    body = _json(raw, "request")
+    if not isinstance(body, dict):
+        raise ValidationFailed.on("request", "must be a JSON object")
+    options = body.pop("data", {"delimiter": None})
+    if not isinstance(options, dict) or not options or set(options) - {"delimiter"}:
+        raise ValidationFailed.on("data", "send the data as the file ('data' part or the body); inside 'request', "
+                                          "'data' may only hold the CSV's 'delimiter'")
+    return body, {k: v for k, v in options.items() if v is not None}
 
 
 #: what a file part's media type or name says it holds (anything else is read as CSV)
 COLUMNAR = {"application/vnd.apache.arrow.stream": "arrow", "application/vnd.apache.arrow.file": "arrow",
             "application/vnd.apache.parquet": "parquet", "application/x-parquet": "parquet"}
 SUFFIXES = {".arrow": "arrow", ".arrows": "arrow", ".feather": "arrow", ".parquet": "parquet"}
+#: the media types a direct upload's body may have
+DIRECT = {"text/csv": "csv", **COLUMNAR}
 
 
 def _file_kind(mimetype: str, filename: str) -> str:
@@ -199,6 +220,14 @@ class Blueprint(_SmorestBlueprint):  # type: ignore[misc]
             docs = wrapper._apidoc.setdefault("arguments", {})  # type: ignore[attr-defined]
             docs.setdefault("parameters", []).append({"in": "upload", "required": True, "schema": parts})
             docs.setdefault("responses", {})[422] = "UNPROCESSABLE_ENTITY"
+            # the direct form: the file as the body, the fields as the query parameter 'request'
+            manual = wrapper._apidoc.setdefault("manual_doc", {})  # type: ignore[attr-defined]
+            manual.setdefault("requestBody", {}).setdefault("content", {}).update(
+                {media_type: {"schema": {"type": "string", "format": "binary"}} for media_type in DIRECT})
+            manual.setdefault("parameters", []).append({
+                "name": "request", "in": "query", "required": False, "schema": {"type": "string"},
+                "description": "With the file itself as the body (text/csv, Arrow IPC or Parquet): the audit's "
+                               "JSON fields, as in the multipart part 'request'."})
             return cast(View, self.ARGUMENTS_PARSER.use_args(schema, location="upload")(wrapper))
 
         return decorator

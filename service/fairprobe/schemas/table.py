@@ -97,12 +97,11 @@ def _from_csv(raw: Any, delimiter: str | None = None) -> pd.DataFrame:
     if not isinstance(raw, bytes | bytearray):
         raise ValidationError("must be CSV text", "csv")
     raw = bytes(raw)
+    first_line = raw[:raw.find(b"\n")] if b"\n" in raw else raw
     try:
-        raw.decode("utf-8")  # checked whole, for the message; the readers below decode as they go
+        header_text = first_line.decode("utf-8").removeprefix("\ufeff").rstrip("\r")
     except UnicodeDecodeError as exc:
         raise ValidationError(f"is not UTF-8 text (byte {exc.start})", "csv") from exc
-    first_line = raw[:raw.find(b"\n")] if b"\n" in raw else raw
-    header_text = first_line.decode("utf-8").removeprefix("\ufeff").rstrip("\r")
     try:
         delimiter = delimiter or _detected(header_text)
         header = next(csv.reader(io.StringIO(header_text), delimiter=delimiter), [])
@@ -111,9 +110,13 @@ def _from_csv(raw: Any, delimiter: str | None = None) -> pd.DataFrame:
     duplicates = sorted({h for h in header if header.count(h) > 1})
     if duplicates:
         raise ValidationError(f"duplicate column names: {_shown(duplicates)}", "csv")
-    fast = _fast_csv(raw, delimiter)
+    fast = _fast_csv(raw, delimiter)  # pyarrow checks the text columns are UTF-8 (else it stands aside)
     if fast is not None:
         return fast
+    try:
+        raw.decode("utf-8")  # checked whole here, for a message that says where
+    except UnicodeDecodeError as exc:
+        raise ValidationError(f"is not UTF-8 text (byte {exc.start})", "csv") from exc
     try:
         return pd.read_csv(io.BytesIO(raw), sep=delimiter, skipinitialspace=True, keep_default_na=True,
                            encoding="utf-8-sig")
@@ -153,6 +156,9 @@ def _fast_csv(raw: bytes, delimiter: str) -> pd.DataFrame | None:
     except (pa.ArrowException, OSError, ValueError):
         return None
     for field in table.schema:
+        if pa.types.is_binary(field.type) or (pa.types.is_dictionary(field.type) and
+                                              not pa.types.is_string(field.type.value_type)):
+            return None  # not UTF-8 text: pandas' reader says where
         if pa.types.is_dictionary(field.type) and _spaced(table.column(field.name)):
             return None  # pandas strips the space after a separator (skipinitialspace); pyarrow keeps it in text
         if pa.types.is_null(field.type):  # nothing but missing values: pandas reads a float column of NaN
