@@ -3,7 +3,8 @@
 Threaded workers: probes spend their time waiting on someone else's model, and a thread waiting on a
 socket holds nothing else. Each worker runs at most ``FAIRPROBE_MAX_LONG_REQUESTS`` model-calling
 requests at once (the app answers 503 beyond), so the other threads keep ``/healthz`` and small audits
-answering, and ``FAIRPROBE_ANALYSIS_SLOTS`` CPU-bound audits (the rest wait their turn); request bodies must arrive within ``FAIRPROBE_BODY_TIMEOUT_S`` (408 after it).
+answering, and ``FAIRPROBE_ANALYSIS_SLOTS`` CPU-bound audits (the rest wait their turn); request bodies
+must arrive within ``FAIRPROBE_BODY_TIMEOUT_S`` (408 after it).
 """
 
 import os
@@ -47,6 +48,19 @@ if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     _owned_metrics_dir = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 else:
     _owned_metrics_dir = None
+
+
+def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
+    """Warm the worker before its first request (a tiny real audit imports and compiles everything a request
+    touches), then freeze what is loaded: the collector's full passes no longer walk the ~200,000 objects of
+    pandas, scipy and AIF360 that live as long as the worker, which made some requests wait tens of ms."""
+    import gc
+
+    app = worker.wsgi
+    client = getattr(app, "test_client", None)
+    if client is not None:
+        client().get("/readyz")
+    gc.freeze()
 
 
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature

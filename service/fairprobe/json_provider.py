@@ -23,6 +23,7 @@ class StrictJSONProvider(DefaultJSONProvider):
         kwargs.setdefault("ensure_ascii", self.ensure_ascii)
         kwargs.setdefault("sort_keys", self.sort_keys)
         kwargs["allow_nan"] = False
+        kwargs.setdefault("check_circular", False)  # reports are trees: nothing to look for, and it costs
         return json.dumps(obj, **kwargs)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import math
 import threading
+import time
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from fairprobe import Settings, create_app
+from fairprobe.api.work import FifoSlots
 from fairprobe.json_provider import StrictJSONProvider
 from tests.answers import json_of
 
@@ -117,7 +119,7 @@ def test_audits_wait_for_an_analysis_slot_while_health_answers() -> None:
     app = create_app(Settings(analysis_slots=1))
     slots = app.extensions["fairprobe.analysis_slots"]
     results: list[int] = []
-    assert slots.acquire(timeout=1)
+    slots.acquire()
     worker = threading.Thread(target=lambda: results.append(app.test_client().post("/v1/audits", json=AUDIT)
                                                             .status_code))
     worker.start()
@@ -130,3 +132,29 @@ def test_audits_wait_for_an_analysis_slot_while_health_answers() -> None:
     worker.join(timeout=30)
     assert results == [200]
     assert Settings.from_env({"FAIRPROBE_ANALYSIS_SLOTS": "3"}).analysis_slots == 3
+
+
+def test_analysis_slots_are_served_in_arrival_order() -> None:
+    """A freed slot goes to the longest waiter, never to a thread that arrives as it is freed."""
+    slots = FifoSlots(1)
+    slots.acquire()
+    order: list[int] = []
+    threads = []
+
+    def take(i: int) -> None:
+        slots.acquire()
+        order.append(i)
+        slots.release()
+
+    for i in range(5):
+        thread = threading.Thread(target=take, args=(i,))
+        thread.start()
+        threads.append(thread)
+        time.sleep(0.05)  # each waits before the next arrives
+    assert order == []  # all five wait while the slot is held
+    slots.release()
+    for thread in threads:
+        thread.join(timeout=5)
+    assert order == [0, 1, 2, 3, 4]
+    slots.acquire()  # the last release freed it: taken at once
+    slots.release()

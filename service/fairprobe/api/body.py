@@ -10,6 +10,9 @@ blocked read returns at once) and the read is turned into a 408 problem. The res
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
@@ -23,29 +26,67 @@ __all__ = ["BodyDeadline"]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+class _Watchdog:
+    """One thread per process that expires every request body's deadline when it passes (a timer thread per
+    request would cost a thread start on every request)."""
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._deadlines: list[tuple[float, int, _DeadlineInput]] = []
+        self._owner = -1  # the process whose thread runs: a forked worker starts its own
+        self._count = itertools.count()
+
+    def watch(self, body: _DeadlineInput) -> None:
+        with self._condition:
+            if self._owner != os.getpid():
+                self._owner = os.getpid()
+                self._deadlines.clear()
+                threading.Thread(target=self._run, name="fairprobe-body-deadlines", daemon=True).start()
+            heapq.heappush(self._deadlines, (body.deadline, next(self._count), body))
+            self._condition.notify()
+
+    def _run(self) -> None:
+        with self._condition:
+            while True:
+                while self._deadlines and self._deadlines[0][2].done:
+                    heapq.heappop(self._deadlines)  # finished in time: forgotten
+                if not self._deadlines:
+                    self._condition.wait()
+                    continue
+                wait = self._deadlines[0][0] - time.monotonic()
+                if wait > 0:
+                    self._condition.wait(wait)
+                    continue
+                heapq.heappop(self._deadlines)[2].expire()
+
+
+_WATCHDOG = _Watchdog()
+
+
 class _DeadlineInput:
     """``wsgi.input`` that fails with 408 once its deadline has passed (and then stops the socket's reads)."""
 
     def __init__(self, stream: Any, timeout_s: float, sock: socket.socket | None) -> None:
         self._stream = stream
-        self._deadline = time.monotonic() + timeout_s
+        self.deadline = time.monotonic() + timeout_s
         self._socket = sock
         self.expired = False
-        self._timer = threading.Timer(timeout_s, self._expire)
-        self._timer.daemon = True
-        self._timer.start()
+        self.done = False
+        _WATCHDOG.watch(self)
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        if self.done:  # finished as its deadline came
+            return
         self.expired = True
         if self._socket is not None:
             with contextlib.suppress(OSError):  # already closed by the client: nothing to stop
                 self._socket.shutdown(socket.SHUT_RD)  # a read blocked on the trickle returns now
 
     def cancel(self) -> None:
-        self._timer.cancel()
+        self.done = True
 
     def _guarded(self, read: Callable[..., bytes], *args: Any) -> bytes:
-        if self.expired or time.monotonic() > self._deadline:
+        if self.expired or time.monotonic() > self.deadline:
             self._give_up()
         try:
             data = read(*args)

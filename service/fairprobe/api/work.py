@@ -14,6 +14,7 @@ time instead of trading the GIL, which costs CPU and makes every request's laten
 
 from __future__ import annotations
 
+import collections
 import logging
 import queue
 import threading
@@ -33,7 +34,7 @@ from fairprobe.problems import TYPE_BASE
 from fairprobe.report.html import Kind, render
 from fairprobe.settings import Settings
 
-__all__ = ["NDJSON", "analysis", "init_app", "run_long"]
+__all__ = ["NDJSON", "FifoSlots", "analysis", "init_app", "run_long"]
 
 NDJSON = "application/x-ndjson"
 EXTENSION = "fairprobe.long_work"
@@ -48,15 +49,49 @@ log = logging.getLogger("fairprobe.work")
 
 def init_app(app: Flask, settings: Settings) -> None:
     app.extensions[EXTENSION] = threading.BoundedSemaphore(settings.max_long_requests)
-    app.extensions[ANALYSIS] = threading.BoundedSemaphore(settings.analysis_slots)
+    app.extensions[ANALYSIS] = FifoSlots(settings.analysis_slots)
+
+
+class FifoSlots:
+    """``slots`` holders at a time, the others served in arrival order.
+
+    A freed slot is handed to the longest waiter, so a thread that arrives just then cannot take it first
+    (``threading.Semaphore`` lets it: under load some requests would lose the race again and again, and
+    their latency would make the slowest percentile).
+    """
+
+    def __init__(self, slots: int) -> None:
+        self._free = slots
+        self._lock = threading.Lock()
+        self._waiting: collections.deque[threading.Lock] = collections.deque()
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._free > 0 and not self._waiting:
+                self._free -= 1
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        turn.acquire()  # released by the holder that hands this thread its slot
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()  # the slot passes on without ever being free
+            else:
+                self._free += 1
 
 
 @contextmanager
 def analysis() -> Iterator[None]:
     """Hold one of this worker's analysis slots (waiting for one, in arrival order) while the block runs."""
-    slots: threading.BoundedSemaphore = current_app.extensions[ANALYSIS]
-    with slots:
+    slots: FifoSlots = current_app.extensions[ANALYSIS]
+    slots.acquire()
+    try:
         yield
+    finally:
+        slots.release()
 
 
 def _wants_stream() -> bool:

@@ -33,9 +33,15 @@ def _from_records(records: Any) -> pd.DataFrame:
     return _text_as_categories(pd.DataFrame.from_records(records))
 
 
+#: from this many rows on, text columns become categoricals (below it, converting costs what it saves)
+CATEGORICAL_ROWS = 10_000
+
+
 def _text_as_categories(frame: pd.DataFrame) -> pd.DataFrame:
     """Columns of text only (missing values allowed) as categoricals: the values are hashed once here, and
     every later check and count works on the codes."""
+    if len(frame) < CATEGORICAL_ROWS:
+        return frame
     for name in frame.columns:
         series = frame[name]
         if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) == "string":
