@@ -9,10 +9,14 @@ import json
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from flask.testing import FlaskClient
 from marshmallow import ValidationError
 
+from fairprobe.domain import ProtectedAttribute
+from fairprobe.schemas.audit import _columns_read
 from fairprobe.schemas.table import _fast_csv, _from_columns, _from_csv
 from tests.answers import json_of
 
@@ -107,6 +111,14 @@ def _upload(client: FlaskClient, raw: bytes, fields: dict[str, Any]) -> dict[str
     return report
 
 
+def _direct(client: FlaskClient, raw: bytes, fields: dict[str, Any]) -> dict[str, Any]:
+    answer = client.post("/v1/audits/upload", data=raw, content_type="text/csv",
+                         query_string={"request": json.dumps(fields)})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+    report: dict[str, Any] = json_of(answer)
+    return report
+
+
 def test_semicolons_crlf_bom_and_quotes_audit_as_the_plain_csv(client: FlaskClient, compas: pd.DataFrame) -> None:
     rows = pd.DataFrame({"race": compas.race, "sex": compas.sex, "recid": compas.two_year_recid,
                          "high": (compas.decile_score >= 5).astype(int)})
@@ -136,3 +148,39 @@ def test_a_wrong_delimiter_is_named(client: FlaskClient) -> None:
 def test_text_that_is_not_utf8_is_refused_wherever_it_is(raw: bytes) -> None:
     with pytest.raises(ValidationError, match=r"is not UTF-8 text \(byte \d+\)"):
         _from_csv(raw)
+
+
+def test_only_the_named_columns_are_read_when_nothing_reads_the_others(client: FlaskClient,
+                                                                      compas: pd.DataFrame) -> None:
+    """With diagnostics that read no features, the file's other columns are never parsed: a wide file audits
+    as the narrow one does, and a column no reader could take (lists) does not stop it."""
+    rows = pd.DataFrame({"race": compas.race, "sex": compas.sex, "recid": compas.two_year_recid,
+                         "high": (compas.decile_score >= 5).astype(int)})
+    wide = rows.assign(**{f"junk{i}": compas.priors_count + i for i in range(30)}, note="x, y")
+    fields = {**FIELDS, "diagnostics": ["composition", "amplification"]}
+    # sent as the body: werkzeug's test client spools a multipart body over 500 KB to a file it never closes
+    narrow_report = _direct(client, rows.to_csv(index=False).encode(), fields)
+    wide_report = _direct(client, wide.to_csv(index=False).encode(), fields)
+    assert wide_report["findings"] == narrow_report["findings"]
+    assert wide_report["audit"]["input_sha256"] == narrow_report["audit"]["input_sha256"]
+    table = pa.Table.from_pandas(rows, preserve_index=False).append_column("tags", pa.array([[1, 2]] * len(rows)))
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    parquet = bytes(sink.getvalue().to_pybytes())
+    answer = client.post("/v1/audits/upload", data=parquet, content_type="application/vnd.apache.parquet",
+                         query_string={"request": json.dumps(fields)})
+    assert answer.status_code == 200 and json_of(answer)["findings"] == narrow_report["findings"]
+    # the default diagnostics read every column without a part as a feature: then the lists are refused
+    answer = client.post("/v1/audits/upload", data=parquet, content_type="application/vnd.apache.parquet",
+                         query_string={"request": json.dumps(FIELDS)})
+    assert answer.status_code == 422 and "tags" in json_of(answer)["errors"][0]["message"]
+
+
+def test_which_columns_are_read() -> None:
+    base = {"label": "y", "prediction": "p", "protected": [ProtectedAttribute("g", "largest", None)]}
+    assert _columns_read(base) is None  # default diagnostics: features are every other column
+    assert _columns_read({**base, "diagnostics": ["subgroups"]}) is None
+    assert _columns_read({**base, "diagnostics": []}) == ["g", "y", "p"]
+    assert _columns_read({**base, "features": ["a"], "conditioning": [{"attribute": "band"}]}) == \
+        ["g", "y", "p", "a", "band"]
+    assert _columns_read({**base, "diagnostics": [], "endpoint": {}}) is None  # the model is sent every column

@@ -231,7 +231,7 @@ class AuditRequestSchema(Schema):
     @post_load
     def _make(self, data: dict[str, Any], **_: Any) -> AuditRequest:
         limits = current_limits()
-        frame = checked_frame(data["data"], "data")
+        frame = checked_frame(data["data"], "data", _columns_read(data))
         positive, negative = data["positive_label"], data.get("negative_label")
         if negative is not None and negative == positive:
             raise ValidationError("must differ from positive_label", "negative_label")
@@ -469,6 +469,23 @@ def _role_columns(data: dict[str, Any]) -> list[tuple[str, str]]:
     if "compare" in data:
         roles.append(("compare.prediction", data["compare"]["prediction"]))
     return roles
+
+
+#: the sections that read the feature columns (every column without a part, unless ``features`` names them)
+READ_FEATURES = frozenset({SectionName.MISSINGNESS, SectionName.PROXIES, SectionName.SUBGROUPS})
+
+
+def _columns_read(data: dict[str, Any]) -> list[str] | None:
+    """The only columns the audit reads, so a file's others are never parsed; None: every column (the default
+    diagnostics read every column without a part as a feature, and a model is sent them)."""
+    if "endpoint" in data and not data.get("features"):
+        return None
+    sections = {SectionName(s) for s in data["diagnostics"]} if "diagnostics" in data else None
+    if "features" not in data and (sections is None or sections & READ_FEATURES):
+        return None
+    named = [column for _, column in _role_columns(data)] + list(data.get("features", []))
+    named += [c["attribute"] for c in data.get("conditioning", [])]
+    return list(dict.fromkeys(named))
 
 
 def _check_distinct_roles(data: dict[str, Any]) -> None:

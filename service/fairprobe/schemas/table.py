@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,12 +25,14 @@ from fairprobe.schemas.limits import current_limits
 __all__ = ["checked_frame", "frame_from_data", "records_of"]
 
 
-def _from_records(records: Any) -> pd.DataFrame:
+def _from_records(records: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
     if not isinstance(records, list):
         raise ValidationError("must be a list of objects", "records")
     if not all(type(r) is dict for r in records):
         raise ValidationError("every record must be a JSON object", "records")
-    return _text_as_categories(pd.DataFrame.from_records(records))
+    frame = pd.DataFrame.from_records(records)
+    present = _present(list(frame.columns), columns)
+    return _text_as_categories(frame if present is None else frame[present])
 
 
 #: from this many rows on, text columns become categoricals (below it, converting costs what it saves)
@@ -53,7 +55,7 @@ def _text_as_categories(frame: pd.DataFrame) -> pd.DataFrame:
 _JSON_TYPES = (pa.int64(), pa.float64(), pa.bool_(), pa.string(), pa.null())
 
 
-def _from_columns(columns: Any) -> pd.DataFrame:
+def _from_columns(columns: Any, read: Sequence[str] | None = None) -> pd.DataFrame:
     if not isinstance(columns, Mapping):
         raise ValidationError("must be an object of column name to list of values", "columns")
     lengths = set()
@@ -63,6 +65,8 @@ def _from_columns(columns: Any) -> pd.DataFrame:
         lengths.add(len(values))
     if len(lengths) > 1:
         raise ValidationError(f"columns have different lengths: {sorted(lengths)}", "columns")
+    if (present := _present(list(columns), read)) is not None:
+        columns = {name: columns[name] for name in present}
     # each column converted by pyarrow where it infers a plain type (C loops over the values, text
     # dictionary-encoded); a column it cannot type (mixed values, lists, huge integers) as pandas would
     arrays: dict[str, pa.Array] = {}
@@ -79,6 +83,16 @@ def _from_columns(columns: Any) -> pd.DataFrame:
     return _text_as_categories(frame)
 
 
+def _present(names: Sequence[Any], wanted: Sequence[str] | None) -> list[Any] | None:
+    """The columns of ``names`` that are ``wanted``, in the data's order; None (read them all) when nothing is
+    wanted or none is there (the checks that follow then name what is missing)."""
+    if wanted is None:
+        return None
+    keep = set(wanted)
+    present = [n for n in names if n in keep]
+    return present or None
+
+
 #: the field separators a CSV may use: declared by ``delimiter``, or detected from the header row
 DELIMITERS = (",", ";", "\t", "|")
 #: the texts pandas reads as missing by default: the fast reader treats exactly these as null too
@@ -89,7 +103,7 @@ _KEPT_TYPES = (pa.types.is_integer, pa.types.is_floating, pa.types.is_boolean, p
                pa.types.is_large_string, pa.types.is_dictionary, pa.types.is_null)
 
 
-def _from_csv(raw: Any, delimiter: str | None = None) -> pd.DataFrame:
+def _from_csv(raw: Any, delimiter: str | None = None, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """CSV with a header row: UTF-8 (a BOM is skipped), CRLF or LF, quoted fields (numbers too), the separator
     declared or detected from the header row.
 
@@ -116,7 +130,8 @@ def _from_csv(raw: Any, delimiter: str | None = None) -> pd.DataFrame:
     duplicates = sorted({h for h in header if header.count(h) > 1})
     if duplicates:
         raise ValidationError(f"duplicate column names: {_shown(duplicates)}", "csv")
-    fast = _fast_csv(raw, delimiter)  # pyarrow checks the text columns are UTF-8 (else it stands aside)
+    read = _present(header, columns)
+    fast = _fast_csv(raw, delimiter, read)  # pyarrow checks the text columns are UTF-8 (else it stands aside)
     if fast is not None:
         return fast
     try:
@@ -125,7 +140,7 @@ def _from_csv(raw: Any, delimiter: str | None = None) -> pd.DataFrame:
         raise ValidationError(f"is not UTF-8 text (byte {exc.start})", "csv") from exc
     try:
         return pd.read_csv(io.BytesIO(raw), sep=delimiter, skipinitialspace=True, keep_default_na=True,
-                           encoding="utf-8-sig")
+                           encoding="utf-8-sig", usecols=read)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, OverflowError, csv.Error) as exc:
         raise ValidationError(f"could not be parsed as CSV: {str(exc).splitlines()[0][:200]}", "csv") from exc
 
@@ -137,7 +152,7 @@ def _detected(header: str) -> str:
     return "," if counts[","] == best else next(d for d in DELIMITERS if counts[d] == best)
 
 
-def _fast_csv(raw: bytes, delimiter: str) -> pd.DataFrame | None:
+def _fast_csv(raw: bytes, delimiter: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
     """The CSV read by pyarrow, or None where pandas must read it (see :func:`_from_csv`)."""
     body = raw.find(b"\n") + 1  # the header's own letters (e.g. "sex") say nothing about the values
     if raw.find(b"+", body) >= 0 or any(raw.find(x, body) >= 0 and raw.find(b"0" + x, body) >= 0 for x in (b"x", b"X")):
@@ -149,7 +164,7 @@ def _fast_csv(raw: bytes, delimiter: str) -> pd.DataFrame | None:
         convert = pa_csv.ConvertOptions(null_values=list(NA_TEXTS), strings_can_be_null=True,
                                         true_values=["True", "TRUE", "true"], false_values=["False", "FALSE", "false"],
                                         auto_dict_encode=True, auto_dict_max_cardinality=2**31 - 1,
-                                        column_types=types)
+                                        column_types=types, include_columns=columns)
         return pa_csv.read_csv(pa.BufferReader(raw), parse_options=parse, convert_options=convert)
     try:
         table = read()
@@ -186,7 +201,7 @@ def _spaced(column: pa.ChunkedArray) -> bool:
     return False
 
 
-def _from_columnar(raw: Any, kind: str) -> pd.DataFrame:
+def _from_columnar(raw: Any, kind: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """An Arrow IPC stream (or file) or a Parquet file, read with pyarrow: dictionary-encoded text arrives as
     categorical codes, which the counts table uses as they are."""
     if not isinstance(raw, bytes | bytearray):
@@ -194,7 +209,8 @@ def _from_columnar(raw: Any, kind: str) -> pd.DataFrame:
     buffer = pa.BufferReader(bytes(raw))
     try:
         if kind == "parquet":
-            table = pq.read_table(buffer)
+            file = pq.ParquetFile(buffer)
+            table = file.read(columns=_present(file.schema_arrow.names, columns))
         else:
             try:
                 table = pa_ipc.open_stream(buffer).read_all()
@@ -202,6 +218,8 @@ def _from_columnar(raw: Any, kind: str) -> pd.DataFrame:
                 table = pa_ipc.open_file(pa.BufferReader(bytes(raw))).read_all()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ValidationError(f"could not be read as {kind}: {str(exc).splitlines()[0][:200]}", kind) from exc
+    if (present := _present(table.schema.names, columns)) is not None:
+        table = table.select(present)
     for column in table.schema:
         if pa.types.is_nested(column.type) or pa.types.is_binary(column.type):
             raise ValidationError(f"column {_shown([column.name])} is {column.type}: every cell must be a single "
@@ -249,9 +267,10 @@ def _check_cells(frame: pd.DataFrame, kind: str) -> None:
                                   kind)
 
 
-def frame_from_data(data: Mapping[str, Any]) -> pd.DataFrame:
+def frame_from_data(data: Mapping[str, Any], columns: Sequence[str] | None = None) -> pd.DataFrame:
     """Exactly one of ``records``, ``columns``, ``csv``, ``arrow`` or ``parquet`` becomes the audit's DataFrame
-    (with ``csv``, ``delimiter`` may name the separator)."""
+    (with ``csv``, ``delimiter`` may name the separator). With ``columns``, only those of them that exist are
+    read (the rest of a file is never parsed); without, every column."""
     given = [k for k in ("records", "columns", "csv", "arrow", "parquet") if k in data]
     if len(given) != 1:
         raise ValidationError("give exactly one of 'records', 'columns' or 'csv'", "_schema")
@@ -260,21 +279,21 @@ def frame_from_data(data: Mapping[str, Any]) -> pd.DataFrame:
     if delimiter is not None and kind != "csv":
         raise ValidationError("applies to CSV data only", "delimiter")
     if kind in ("arrow", "parquet"):
-        frame = _from_columnar(data[kind], kind)
+        frame = _from_columnar(data[kind], kind, columns)
     elif kind == "csv":
-        frame = _from_csv(data[kind], delimiter)
+        frame = _from_csv(data[kind], delimiter, columns)
     else:
-        frame = {"records": _from_records, "columns": _from_columns}[kind](data[kind])
+        frame = {"records": _from_records, "columns": _from_columns}[kind](data[kind], columns)
     if len(frame) == 0:
         raise ValidationError("has no rows", kind)
     _check_cells(frame, kind)
     return frame
 
 
-def checked_frame(data: Mapping[str, Any], field: str) -> pd.DataFrame:
+def checked_frame(data: Mapping[str, Any], field: str, columns: Sequence[str] | None = None) -> pd.DataFrame:
     """:func:`frame_from_data` with its errors under ``field``, the service's row limit and unique columns."""
     try:
-        frame = frame_from_data(data)
+        frame = frame_from_data(data, columns)
     except ValidationError as exc:
         inner = exc.field_name if exc.field_name != "_schema" else ""
         raise ValidationError(exc.messages, f"{field}.{inner}" if inner else field) from exc
