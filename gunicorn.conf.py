@@ -26,9 +26,10 @@ worker_connections = int(os.environ.get("FAIRPROBE_WORKER_CONNECTIONS", str(thre
 timeout = int(os.environ.get("FAIRPROBE_WORKER_TIMEOUT", "300"))
 graceful_timeout = 30
 keepalive = 5
-# a backstop against slow leaks, not a cure (the AIF360 memo cache is cleaned per audit)
-max_requests = 2000
-max_requests_jitter = 200
+# a backstop against slow leaks, not a cure (the AIF360 memo cache is cleaned per audit; RSS stays flat under
+# load): a restart costs a worker ~2 s of imports and warm-up, so not every 2,000 requests (80 s at full load)
+max_requests = 20000
+max_requests_jitter = 2000
 # gunicorn 27 opens a control socket under $HOME/.gunicorn, shared by every instance on the machine and an
 # error in a container whose user has no home; fairprobe does not use it
 control_socket_disable = True
