@@ -32,7 +32,7 @@ from schemathesis.checks import (  # noqa: E402
     status_code_conformance,
 )
 from schemathesis.generation import GenerationMode  # noqa: E402
-from tests.hostile import MORE_SPOILERS, ConstantModel, bodies, mutations  # noqa: E402
+from tests.hostile import MORE_SPOILERS, ConstantModel, bodies, fuzz_binary_bodies, mutations  # noqa: E402
 
 from fairprobe import Settings, create_app  # noqa: E402
 from fairprobe.endpoints import TargetGuard  # noqa: E402
@@ -69,6 +69,7 @@ def fuzz(operation: Any, examples: int) -> tuple[int, int, int]:
 def schemathesis_run(examples: int) -> None:
     app = create_app(Settings())
     app.extensions["fairprobe.guard"] = TargetGuard(resolve=_no_dns)
+    fuzz_binary_bodies()
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
     print("| operation | examples | 5xx | out of spec |")

@@ -25,6 +25,7 @@ from schemathesis.checks import (
 
 from fairprobe import Settings, create_app
 from fairprobe.endpoints import TargetGuard
+from tests.hostile import fuzz_binary_bodies
 
 
 def test_committed_spec_matches_the_code() -> None:
@@ -67,7 +68,14 @@ def test_the_upload_is_its_own_operation() -> None:
     spec = committed_spec()
     json_only = spec["paths"]["/v1/audits"]["post"]["requestBody"]["content"]
     upload = spec["paths"]["/v1/audits/upload"]["post"]["requestBody"]["content"]
-    assert list(json_only) == ["application/json"] and list(upload) == ["multipart/form-data"]
+    assert list(json_only) == ["application/json"]
+    # multipart, or the file itself as the body (the fields then in the query parameter 'request')
+    assert set(upload) == {"multipart/form-data", "text/csv", "application/vnd.apache.arrow.stream",
+                           "application/vnd.apache.arrow.file", "application/vnd.apache.parquet",
+                           "application/x-parquet"}
+    upload_parameters = spec["paths"]["/v1/audits/upload"]["post"]["parameters"]
+    assert {"name": "request", "in": "query"}.items() <= next(p for p in upload_parameters
+                                                              if p["name"] == "request").items()
     parts = spec["components"]["schemas"]["AuditUpload"]
     assert set(parts["required"]) == {"request", "data"}
 
@@ -106,6 +114,7 @@ def _app() -> Flask:
     return app
 
 
+fuzz_binary_bodies()
 schema = schemathesis.openapi.from_wsgi("/openapi.json", _app())
 
 

@@ -52,8 +52,11 @@ def create_audit(audit: AuditRequest) -> AuditReport | Response:
 @blp.body_errors
 @blp.doc(**HTML_DOC)
 def upload_audit(audit: AuditRequest) -> AuditReport | Response:
-    """Audit a file: multipart/form-data with the file in part 'data' and the audit's fields in part 'request', or
-    the file itself as the body (text/csv, Arrow IPC, Parquet) with the fields as the query parameter 'request'."""
+    """Audit a file: a CSV, an Arrow IPC stream or a Parquet file.
+
+    Send multipart/form-data with the file in part 'data' and the audit's fields in part 'request', or the file
+    itself as the body (by its Content-Type) with the fields as the query parameter 'request'.
+    """
     return _audit(audit)
 
 

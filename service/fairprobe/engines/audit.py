@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -54,6 +55,12 @@ VERSIONS: Mapping[str, str] = {
 }
 
 
+#: from this many rows on, the fingerprint is computed on a thread beside the audit (below, a thread costs more)
+PARALLEL_ROWS = 100_000
+#: one thread per process for the fingerprints of large audits
+_HASHING = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fairprobe-fingerprint")
+
+
 def fingerprint(frame: pd.DataFrame) -> str:
     """SHA-256 over the column names and pandas' per-row hash of the audited columns.
 
@@ -97,6 +104,8 @@ class DatasetAudit:
 
     def _audit(self, request: AuditRequest) -> AuditReport:
         frame = request.frame
+        # the fingerprint is numpy work that releases the GIL: on a large frame it runs beside the audit
+        digest: Future[str] | None = _HASHING.submit(fingerprint, frame) if len(frame) >= PARALLEL_ROWS else None
         names = [a.name for a in request.protected]
         encoded = [encode(frame[a.name], a.bins) for a in request.protected]
         codes = [c for c, _ in encoded]
@@ -166,7 +175,7 @@ class DatasetAudit:
                 request_id=self.request_id,
                 created_at=self.clock().isoformat(timespec="seconds"),
                 versions=VERSIONS,
-                input_sha256=fingerprint(frame),
+                input_sha256=digest.result() if digest is not None else fingerprint(frame),
                 rows=len(frame),
                 people=total_people,
                 data_kind=request.kind.value,
