@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from marshmallow import ValidationError
+from pandas.arrays import NumpyExtensionArray
 
 from fairprobe.schemas.scalar import MAX_MAGNITUDE
 from fairprobe.stats.counts import encode
@@ -27,12 +28,23 @@ def require_column(frame: pd.DataFrame, name: str, field: str) -> pd.Series:
 
 
 def _missing(series: pd.Series) -> int:
+    """How many values are missing (counted on the codes or the numbers themselves where that is exact)."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return int(np.count_nonzero(series.cat.codes.to_numpy() < 0))
+    if isinstance(series.array, NumpyExtensionArray):
+        if series.dtype.kind in "biu":  # integers and booleans have no missing value
+            return 0
+        if series.dtype.kind == "f":
+            return int(np.count_nonzero(np.isnan(series.to_numpy())))
     return int(series.isna().sum())
 
 
-def _distinct(series: pd.Series) -> int:
-    """How many distinct values occur (a categorical's from its codes, without hashing the rows)."""
+def _distinct(series: pd.Series, limit: int) -> int:
+    """How many distinct values occur, exactly when more than ``limit`` may (a categorical's from its codes,
+    without hashing the rows; with no more categories than ``limit``, their number is bound enough)."""
     if isinstance(series.dtype, pd.CategoricalDtype):
+        if len(series.cat.categories) <= limit:
+            return len(series.cat.categories)
         codes = series.cat.codes.to_numpy()
         return int(np.count_nonzero(np.bincount(codes[codes >= 0], minlength=1)))
     return int(series.nunique())
@@ -40,6 +52,14 @@ def _distinct(series: pd.Series) -> int:
 
 def _show(values: Any) -> str:
     return ", ".join(repr(v.item() if isinstance(v, np.generic) else v) for v in list(values)[:5])
+
+
+def _equals(series: pd.Series, value: Hashable) -> np.ndarray:
+    """``series == value`` as booleans (a plain numeric column compared as its numpy array: no index work)."""
+    if series.dtype.kind in "biuf" and isinstance(series.array, NumpyExtensionArray) and \
+            isinstance(value, int | float):  # numbers (true and false among them) against a number
+        return np.asarray(series.to_numpy() == value, dtype=bool)
+    return (series == value).to_numpy(dtype=bool)
 
 
 def binary_column(series: pd.Series, field: str, positive: Hashable, negative: Hashable | None) -> np.ndarray:
@@ -53,10 +73,10 @@ def binary_column(series: pd.Series, field: str, positive: Hashable, negative: H
         raise ValidationError(
             f"column {series.name!r} holds text but the declared labels are numbers ({positive!r})", field
         )
-    is_positive = (series == positive).to_numpy(dtype=bool)
+    is_positive = _equals(series, positive)
     # compared, not collected: the distinct other values are gathered only for an error's message
     if negative is not None:
-        outside = ~is_positive & ~(series == negative).to_numpy(dtype=bool)
+        outside = ~is_positive & ~_equals(series, negative)
         if outside.any():
             raise ValidationError(
                 f"column {series.name!r} has values outside the declared labels "
@@ -128,7 +148,7 @@ def check_protected(
             raise ValidationError(f"column {series.name!r} must be numeric to be binned", f"{field}.bins")
         if list(bins) != sorted(set(bins)):
             raise ValidationError("bin edges must be strictly increasing", f"{field}.bins")
-    elif (levels := _distinct(series)) > max_levels:
+    elif (levels := _distinct(series, max_levels)) > max_levels:
         raise ValidationError(
             f"column {series.name!r} has {levels} distinct values, more than {max_levels}; bin it or group it",
             f"{field}.attribute",

@@ -90,8 +90,9 @@ def encode(values: pd.Series, bins: Sequence[float] | None = None) -> tuple[np.n
         remap[present] = np.arange(present.size)
         return remap[band], tuple(names[i] for i in present)
     if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered is False:
-        # the codes already exist: keep the categories that occur, in sorted order
-        raw = values.cat.codes.to_numpy(dtype=np.int64)
+        # the codes already exist: keep the categories that occur, in sorted order (one gather through a
+        # lookup table of the categories; the codes stay in their narrow integer type until then)
+        raw = values.cat.codes.to_numpy()
         used = np.flatnonzero(np.bincount(raw, minlength=len(values.cat.categories)))
         labels = [values.cat.categories[int(i)] for i in used]
         order = sorted(range(len(used)), key=lambda j: labels[j])
@@ -105,6 +106,11 @@ def encode(values: pd.Series, bins: Sequence[float] | None = None) -> tuple[np.n
 def _plain(value: object) -> object:
     """numpy scalars to Python scalars, so labels serialise and compare as the user wrote them."""
     return value.item() if isinstance(value, np.generic) else value
+
+
+#: up to this many possible combinations, a row's cell is counted in the dense table directly (4 sums per
+#: combination: at most a few MB, whatever the rows)
+SMALL_DENSE = 65_536.0
 
 
 def tabulate(
@@ -123,9 +129,26 @@ def tabulate(
     as ``people`` (each person weighs 1, so ``weight`` and ``weight_sq`` equal the counts). Combinations
     whose rows hold no one (a counts-table row with count 0) are dropped.
     """
-    combos, inverse = _dense_or_unique([np.asarray(c, dtype=np.int64) for c in codes], levels, label.shape[0])
-    cell = inverse * 4 + label.astype(np.int64) * 2 + prediction.astype(np.int64)
-    size = len(combos) * 4
+    rows = label.shape[0]
+    sizes = [max(len(lv), 1) for lv in levels]
+    dense = float(np.prod([float(x) for x in sizes])) if sizes else 1.0
+    if dense <= SMALL_DENSE:
+        # few possible combinations: each row's cell in the dense table of (combination, label, prediction)
+        # in one running key, one bincount per sum, then only the combinations that hold someone are kept
+        cell = np.zeros(rows, dtype=np.int64)
+        for column, radix in zip(codes, sizes, strict=True):
+            cell *= radix
+            cell += column
+        cell *= 4
+        cell += np.asarray(label, dtype=np.int64) * 2
+        cell += np.asarray(prediction, dtype=np.int64)
+        size = int(dense) * 4
+        combos = np.stack(np.unravel_index(np.arange(int(dense)), sizes), axis=1).astype(np.int64) if sizes else \
+            np.zeros((1, 0), dtype=np.int64)
+    else:
+        combos, inverse = _dense_or_unique([np.asarray(c, dtype=np.int64) for c in codes], levels, rows)
+        cell = inverse * 4 + label.astype(np.int64) * 2 + prediction.astype(np.int64)
+        size = len(combos) * 4
 
     def sums(values: np.ndarray | None) -> np.ndarray:
         return np.bincount(cell, weights=values, minlength=size).astype(np.float64).reshape(-1, 2, 2)
