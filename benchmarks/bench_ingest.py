@@ -25,7 +25,6 @@ import json
 import logging
 import sys
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -43,21 +42,12 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from tests.gunicorn_server import Gunicorn, gunicorn  # noqa: E402
 
-from bench_audit import aif360_rows, fairprobe_engine, synthetic  # noqa: E402
-from bench_load import rss  # noqa: E402
+from bench_audit import aif360_rows, best_of, fairprobe_engine, synthetic  # noqa: E402
+from bench_load import rss, watch_rss  # noqa: E402
 
 REQUEST = {"label": "y", "prediction": "pred",
            "protected": [{"attribute": "race", "reference": "White"}, {"attribute": "sex", "reference": "M"}],
            "intersections": [["race", "sex"]]}
-
-
-def best(repeat: int, fn: Callable[[], object]) -> float:
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return min(times)
 
 
 def plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -116,13 +106,7 @@ def peak_above_idle(server: Gunicorn, fn: Callable[[], None]) -> float:
     idle = max(rss(server))
     peak = [idle]
     done = threading.Event()
-
-    def watch() -> None:
-        while not done.is_set():
-            peak[0] = max(peak[0], *rss(server))
-            time.sleep(0.01)
-
-    watcher = threading.Thread(target=watch)
+    watcher = threading.Thread(target=watch_rss, args=(server, peak, done))
     watcher.start()
     try:
         fn()
@@ -145,16 +129,16 @@ def main() -> None:
     records_df = synthetic(args.record_rows, seed=2)
     records = json.dumps({**REQUEST, "data": {"records": plain(records_df).to_dict("records")}}).encode()
     fairprobe_engine(df)  # warm the imports
-    engine = best(args.repeat, lambda: fairprobe_engine(df))
+    engine = best_of(args.repeat, lambda: fairprobe_engine(df))
     floors = {
-        "csv": best(args.repeat, lambda: pa_csv.read_csv(pa.BufferReader(raw["csv"]))),
-        "arrow": best(args.repeat, lambda: pa_ipc.open_stream(pa.BufferReader(raw["arrow"])).read_all()),
-        "arrow_dictionary": best(args.repeat,
+        "csv": best_of(args.repeat, lambda: pa_csv.read_csv(pa.BufferReader(raw["csv"]))),
+        "arrow": best_of(args.repeat, lambda: pa_ipc.open_stream(pa.BufferReader(raw["arrow"])).read_all()),
+        "arrow_dictionary": best_of(args.repeat,
                                  lambda: pa_ipc.open_stream(pa.BufferReader(raw["arrow_dictionary"])).read_all()),
-        "parquet": best(args.repeat, lambda: pq.read_table(pa.BufferReader(raw["parquet"]))),
-        "columns": best(args.repeat, lambda: orjson.loads(raw["columns"])),
+        "parquet": best_of(args.repeat, lambda: pq.read_table(pa.BufferReader(raw["parquet"]))),
+        "columns": best_of(args.repeat, lambda: orjson.loads(raw["columns"])),
     }
-    aif = best(min(args.repeat, 2), lambda: aif360_rows(records_df))
+    aif = best_of(min(args.repeat, 2), lambda: aif360_rows(records_df))
     print(f"{args.rows:,} rows (race x sex, default policy and diagnostics); the engine on rows in memory: "
           f"{engine:.3f} s", flush=True)
     with gunicorn() as server:
@@ -172,9 +156,9 @@ def main() -> None:
         peaks = {name: peak_above_idle(server, calls[name]) for name in ("csv", "arrow")}
         for call in calls.values():
             call()
-        e2e = {name: best(args.repeat, call) for name, call in calls.items()}
+        e2e = {name: best_of(args.repeat, call) for name, call in calls.items()}
         post_json(server, records)()
-        e2e_records = best(args.repeat, post_json(server, records))
+        e2e_records = best_of(args.repeat, post_json(server, records))
     size = {name: len(body) / 2**20 for name, body in raw.items()}
     for form in ("", " direct"):
         label = "multipart" if not form else "direct"

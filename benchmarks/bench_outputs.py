@@ -19,9 +19,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -31,21 +29,14 @@ import pandas as pd
 logging.disable(logging.CRITICAL)
 warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from tests.outputs.simulated import ranking_body, recommender, segment_body, segmenter  # noqa: E402
 
+from bench_audit import best_of  # noqa: E402
 from fairprobe import Settings, create_app  # noqa: E402
 from fairprobe.engines.audit import DatasetAudit  # noqa: E402
 from fairprobe.schemas.audit import AuditRequestSchema  # noqa: E402
-
-
-def best(fn: Callable[[], Any], repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def segment_speed(rows: int) -> None:
@@ -67,14 +58,14 @@ def segment_speed(rows: int) -> None:
 
     with app.app_context():
         loaded = AuditRequestSchema().load(body)
-    engine = best(lambda: DatasetAudit(request_id="bench").run(loaded))
+    engine = best_of(3, lambda: DatasetAudit(request_id="bench").run(loaded))
 
     def pandas_counts() -> None:
         for keys in (["region"], ["age_band"], ["region", "age_band"]):
             frame.groupby([*keys, "segment"], observed=True).size()
             frame.groupby(keys, observed=True)["offer"].agg(["count", "sum", "var"])
 
-    ours, floor = best(schema_and_engine), best(pandas_counts)
+    ours, floor = best_of(3, schema_and_engine), best_of(3, pandas_counts)
     print(f"segment + outcome audit, {rows:,} rows: fairprobe {ours:.2f} s from parsed JSON columns (target <= 2 s), "
           f"of which the engine {engine:.2f} s; pandas groupby of the same counts and sums {floor:.2f} s; "
           f"engine / pandas {engine / floor:.1f}x")
@@ -101,7 +92,7 @@ def ranking_speed(customers: int) -> None:
 
     with app.app_context():
         loaded = AuditRequestSchema().load(body)
-    engine = best(lambda: DatasetAudit(request_id="bench").run(loaded), 2)
+    engine = best_of(2, lambda: DatasetAudit(request_id="bench").run(loaded))
 
     def pandas_per_customer() -> None:
         d = 1 / np.log2(1 + frame["position"])
@@ -109,7 +100,7 @@ def ranking_speed(customers: int) -> None:
             group=("group", "first"), distinct=("category", "nunique"), hv=("hv", "sum"), d=("d", "sum"))
         per.assign(exposure=per["hv"] / per["d"]).groupby("group")[["distinct", "exposure"]].agg(["mean", "var"])
 
-    ours, floor = best(schema_and_engine, 2), best(pandas_per_customer, 2)
+    ours, floor = best_of(2, schema_and_engine), best_of(2, pandas_per_customer)
     print(f"ranking audit, {customers:,} customers x {k} items: fairprobe {ours:.2f} s from parsed JSON columns "
           f"(target <= 2 s), of which the engine {engine:.2f} s; pandas groupby of per-customer diversity and "
           f"exposure {floor:.2f} s; engine / pandas {engine / floor:.1f}x")

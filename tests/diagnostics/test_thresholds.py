@@ -37,16 +37,22 @@ def adult_scores(data_dir: Path) -> tuple[pd.DataFrame, Any, pd.DataFrame]:
     return frame, model, design(test)
 
 
+def _mitigation_audit(frame: pd.DataFrame, max_abs: float) -> dict[str, Any]:
+    """The Adult scores at threshold 0.5 by sex, asking only for the mitigation section, with |SPD| and |EOD|
+    both bounded by ``max_abs``."""
+    return {"data": {"columns": {c: frame[c].tolist() for c in frame.columns}}, "label": "income",
+            "score": "score", "threshold": 0.5, "favorable": 1,
+            "protected": [{"attribute": "sex", "reference": "Male"}],
+            "policy": {"rules": [{"metric": "statistical_parity_difference", "max_abs": max_abs},
+                                 {"metric": "equal_opportunity_difference", "max_abs": max_abs}]},
+            "diagnostics": ["mitigation"]}
+
+
 @pytest.fixture(scope="module")
 def options(client_module: FlaskClient, adult_scores: tuple[pd.DataFrame, Any, pd.DataFrame]
             ) -> dict[str, dict[str, Any]]:
     frame, _, _ = adult_scores
-    body = {"data": {"columns": {c: frame[c].tolist() for c in frame.columns}}, "label": "income",
-            "score": "score", "threshold": 0.5, "favorable": 1,
-            "protected": [{"attribute": "sex", "reference": "Male"}],
-            "policy": {"rules": [{"metric": "statistical_parity_difference", "max_abs": 0.05},
-                                 {"metric": "equal_opportunity_difference", "max_abs": 0.05}]},
-            "diagnostics": ["mitigation"]}
+    body = _mitigation_audit(frame, 0.05)
     rows = section(audit(client_module, body), "mitigation")["tables"]["thresholds"]
     return {r["constraint"]: r for r in rows}
 
@@ -106,12 +112,7 @@ def test_the_pareto_front_trades_gap_for_accuracy(options: dict[str, dict[str, A
 def test_platt_calibration_per_group_equals_scikit_learn(client_module: FlaskClient,
                                                          adult_scores: tuple[pd.DataFrame, Any, pd.DataFrame]) -> None:
     frame, _, _ = adult_scores
-    body = {"data": {"columns": {c: frame[c].tolist() for c in frame.columns}}, "label": "income",
-            "score": "score", "threshold": 0.5, "favorable": 1,
-            "protected": [{"attribute": "sex", "reference": "Male"}],
-            "policy": {"rules": [{"metric": "statistical_parity_difference", "max_abs": 0.001},
-                                 {"metric": "equal_opportunity_difference", "max_abs": 0.001}]},
-            "diagnostics": ["mitigation"]}
+    body = _mitigation_audit(frame, 0.001)
     mitigation = section(audit(client_module, body), "mitigation")
     rows = {r["group"]["sex"]: r for r in mitigation["tables"]["calibration"]}
     women = frame[frame.sex == "Female"]

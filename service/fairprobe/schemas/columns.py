@@ -84,7 +84,8 @@ def binary_column(series: pd.Series, field: str, positive: Hashable, negative: H
             )
     elif not is_positive.all():
         first = series.iloc[int(np.argmin(is_positive))]
-        if (~is_positive & (series != first).to_numpy(dtype=bool)).any():
+        first = first.item() if isinstance(first, np.generic) else first
+        if (~is_positive & ~_equals(series, first)).any():
             raise ValidationError(
                 f"column {series.name!r} has values outside the declared labels: positive_label is {positive!r} "
                 f"and the other values are {_show(pd.unique(series[~is_positive]))}; declare negative_label or "

@@ -7,13 +7,13 @@ so an audit of a million rows reduces to a table of four cells per observed comb
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CountsTable", "cells_of_rows", "encode", "groups_of_cells", "tabulate"]
+__all__ = ["CountsTable", "cells_of_rows", "encode", "groups_of_cells", "radix_key", "tabulate"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,6 +53,17 @@ class CountsTable:
         return CountsTable(tuple(attributes), levels, codes, people, weight, weight_sq)
 
 
+def radix_key(columns: Iterable[np.ndarray], sizes: Iterable[int], rows: int) -> np.ndarray:
+    """Each row's mixed-radix number over code ``columns`` of ``sizes`` values each (C order: the last column
+    varies fastest), so a combination of codes is one integer. The caller keeps the product of ``sizes``
+    below 2**62."""
+    key = np.zeros(rows, dtype=np.int64)
+    for column, size in zip(columns, sizes, strict=True):
+        key *= size
+        key += column
+    return key
+
+
 def _combinations(codes: np.ndarray, levels: Sequence[tuple[object, ...]]) -> tuple[np.ndarray, np.ndarray]:
     """The unique rows of ``codes`` (sorted) and each input row's index among them.
 
@@ -63,11 +74,7 @@ def _combinations(codes: np.ndarray, levels: Sequence[tuple[object, ...]]) -> tu
     if not sizes:
         return np.zeros((1, 0), dtype=np.int64), np.zeros(codes.shape[0], dtype=np.int64)
     if float(np.prod([float(x) for x in sizes])) < 2.0**62:
-        key = np.zeros(codes.shape[0], dtype=np.int64)
-        for column, size in zip(codes.T, sizes, strict=True):
-            key *= size
-            key += column
-        unique, inverse = np.unique(key, return_inverse=True)
+        unique, inverse = np.unique(radix_key(codes.T, sizes, codes.shape[0]), return_inverse=True)
         return np.stack(np.unravel_index(unique, sizes), axis=1).astype(np.int64), inverse.astype(np.int64)
     unique, inverse = np.unique(codes, axis=0, return_inverse=True)
     return unique.astype(np.int64), inverse.reshape(-1).astype(np.int64)
@@ -133,22 +140,18 @@ def tabulate(
     sizes = [max(len(lv), 1) for lv in levels]
     dense = float(np.prod([float(x) for x in sizes])) if sizes else 1.0
     if dense <= SMALL_DENSE:
-        # few possible combinations: each row's cell in the dense table of (combination, label, prediction)
-        # in one running key, one bincount per sum, then only the combinations that hold someone are kept
-        cell = np.zeros(rows, dtype=np.int64)
-        for column, radix in zip(codes, sizes, strict=True):
-            cell *= radix
-            cell += column
-        cell *= 4
-        cell += np.asarray(label, dtype=np.int64) * 2
-        cell += np.asarray(prediction, dtype=np.int64)
-        size = int(dense) * 4
+        # few possible combinations: every one is a cell of the table, each row's is its radix key, and only
+        # the combinations that hold someone are kept below (no pass to find them first)
+        cell = radix_key(codes, sizes, rows)
         combos = np.stack(np.unravel_index(np.arange(int(dense)), sizes), axis=1).astype(np.int64) if sizes else \
             np.zeros((1, 0), dtype=np.int64)
     else:
-        combos, inverse = _dense_or_unique([np.asarray(c, dtype=np.int64) for c in codes], levels, rows)
-        cell = inverse * 4 + label.astype(np.int64) * 2 + prediction.astype(np.int64)
-        size = len(combos) * 4
+        combos, cell = _dense_or_unique([np.asarray(c, dtype=np.int64) for c in codes], levels, rows)
+    # the (combination, label, prediction) cell
+    cell *= 4
+    cell += np.asarray(label, dtype=np.int64) * 2
+    cell += np.asarray(prediction, dtype=np.int64)
+    size = len(combos) * 4
 
     def sums(values: np.ndarray | None) -> np.ndarray:
         return np.bincount(cell, weights=values, minlength=size).astype(np.float64).reshape(-1, 2, 2)
@@ -174,10 +177,7 @@ def _dense_or_unique(codes: Sequence[np.ndarray], levels: Sequence[tuple[object,
     if dense > max(4.0 * rows, 65536.0):
         stacked = np.stack(codes, axis=1) if codes else np.zeros((rows, 0), dtype=np.int64)
         return _combinations(stacked, levels)
-    key = np.zeros(rows, dtype=np.int64)
-    for column, size in zip(codes, sizes, strict=True):
-        key *= size
-        key += column
+    key = radix_key(codes, sizes, rows)
     present = np.flatnonzero(np.bincount(key, minlength=int(dense)))
     remap = np.full(int(dense), -1, dtype=np.int64)
     remap[present] = np.arange(present.size)
@@ -196,13 +196,8 @@ def cells_of_rows(codes: Sequence[np.ndarray], table: CountsTable) -> np.ndarray
         lookup = {tuple(row): i for i, row in enumerate(table.codes.tolist())}
         return np.array([lookup.get(tuple(row), -1) for row in stacked.tolist()], dtype=np.int64)
 
-    def keys(rows: np.ndarray) -> np.ndarray:
-        key = np.zeros(rows.shape[0], dtype=np.int64)
-        for column, size in zip(rows.T, sizes, strict=True):
-            key = key * size + column
-        return key
-
-    table_keys, row_keys = keys(table.codes), keys(stacked)
+    table_keys = radix_key(table.codes.T, sizes, len(table.codes))
+    row_keys = radix_key(stacked.T, sizes, len(stacked))
     at = np.minimum(np.searchsorted(table_keys, row_keys), len(table_keys) - 1)
     return np.where(table_keys[at] == row_keys, at, -1).astype(np.int64)
 

@@ -12,7 +12,7 @@ one ``bincount`` per combination of columns.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -25,7 +25,7 @@ from fairprobe.engines.diagnostics.common import code_feature, finite, judged, m
 from fairprobe.engines.policy import Candidate
 from fairprobe.errors import ValidationFailed
 from fairprobe.stats.bounds import RateDifference, signed_limits, z_for
-from fairprobe.stats.counts import CountsTable, encode
+from fairprobe.stats.counts import CountsTable, encode, radix_key
 from fairprobe.stats.fdr import benjamini_hochberg
 
 __all__ = ["MAX_COMBINATIONS", "subgroups"]
@@ -62,12 +62,9 @@ def _features(request: AuditRequest) -> tuple[list[ScanColumn], list[str]]:
     return out, notes
 
 
-def _key(columns: list[ScanColumn], combo: Iterable[int], rows: int) -> np.ndarray:
+def _key(columns: list[ScanColumn], combo: Sequence[int], rows: int) -> np.ndarray:
     """Each row's cell in the table over the columns of ``combo`` (C order: the last column varies fastest)."""
-    key = np.zeros(rows, dtype=np.int64)
-    for i in combo:
-        key = key * len(columns[i][2]) + columns[i][1]
-    return key
+    return radix_key([columns[i][1] for i in combo], [len(columns[i][2]) for i in combo], rows)
 
 
 def _sums(key: np.ndarray, cells: int, people: np.ndarray, w: np.ndarray, w2: np.ndarray, favorable: np.ndarray,
