@@ -154,6 +154,7 @@ def memory(server: Gunicorn) -> None:
     csv_text, csv_request = csv_body(1_000_000)  # made before the clock starts, as the JSON bodies are
     for label, body, content_type in (
             ("JSON records", audit_body(1_000_000, seed=1), "application/json"),
+            ("JSON records with a score", scored_body(1_000_000), "application/json"),
             ("JSON columns", columns_body(1_000_000), "application/json"),
             ("CSV upload", None, "multipart/form-data")):
         peak = [0.0]
@@ -181,6 +182,15 @@ def watch_rss(server: Gunicorn, peak: list[float], done: threading.Event) -> Non
     while not done.is_set():
         peak[0] = max(peak[0], *rss(server))
         time.sleep(0.02)
+
+
+def scored_body(rows: int) -> bytes:
+    """The records of ``audit_body`` with a model score as a fifth field: a float per row, never shared."""
+    body = json.loads(audit_body(rows, seed=1))
+    scores = np.random.default_rng(2).random(rows).round(6)
+    for record, score in zip(body["data"]["records"], scores.tolist(), strict=True):
+        record["score"] = score
+    return json.dumps(body).encode()
 
 
 def columns_body(rows: int) -> bytes:

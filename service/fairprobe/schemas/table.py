@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -20,12 +21,46 @@ import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pq
 from marshmallow import ValidationError
 
+# the conversion DataFrame.from_records gives each column (pandas is pinned below 3; the tests compare the two)
+from pandas.core.internals.construction import convert_object_array  # type: ignore[import-not-found]
+
 from fairprobe.schemas.limits import current_limits
 
-__all__ = ["checked_frame", "frame_from_data", "records_of"]
+__all__ = ["RecordRows", "checked_frame", "frame_from_data", "records_of"]
+
+
+class RecordRows:
+    """JSON records as the large-body parser keeps them (``api.parser._compact_decoder``): each row a tuple of
+    its values followed by the tuple of its keys, rows that repeat often one shared tuple."""
+
+    __slots__ = ("rows",)
+
+    def __init__(self, rows: list[tuple[Any, ...]]) -> None:
+        self.rows = rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def frame(self, read: Sequence[str] | None = None) -> pd.DataFrame:
+        """The DataFrame ``pd.DataFrame.from_records`` makes of the records as dicts, value for value; with
+        ``read``, only those of its columns that exist (all of them if none does)."""
+        rows = self.rows
+        if len(set(map(id, map(itemgetter(-1), rows)))) > 1:  # keys differ between rows: as dicts
+            frame = pd.DataFrame.from_records([dict(zip(r[-1], r[:-1], strict=True)) for r in rows])
+            present = _present(list(frame.columns), read)
+            return frame if present is None else frame[present]
+        keys = rows[0][-1]
+        names = _present(keys, read) or list(keys)
+        # one column at a time, with the conversion from_records applies to each (no 2-D array of every value)
+        columns = [np.fromiter(map(itemgetter(keys.index(name)), rows), dtype=object, count=len(rows))
+                   for name in names]
+        return pd.DataFrame(dict(zip(names, convert_object_array(columns, dtype=None), strict=True)),
+                            columns=pd.Index(names, dtype=object))
 
 
 def _from_records(records: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    if isinstance(records, RecordRows):
+        return _text_as_categories(records.frame(columns))
     if not isinstance(records, list):
         raise ValidationError("must be a list of objects", "records")
     if not all(type(r) is dict for r in records):
