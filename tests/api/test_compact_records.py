@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
+import yaml
 from flask.testing import FlaskClient
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -119,14 +121,40 @@ def test_a_key_given_twice_is_refused_as_by_the_plain_parser(raw: bytes) -> None
 def test_only_rows_where_a_request_holds_data_stay_rows() -> None:
     rows = [{"a": "x", "b": 1}, {"a": "y", "b": 2}]
     raw = json.dumps({"data": {"records": rows}, "profiles": {"records": rows},
-                      "reference": {"data": {"records": rows}},
+                      "generator": {"reference": {"data": {"records": rows}}},
                       "endpoint": {"body_template": {"data": {"records": rows}}}, "records": rows}).encode()
     parsed = parser._json(raw, "body")
     for rows_kept in (parsed["data"]["records"], parsed["profiles"]["records"],
-                      parsed["reference"]["data"]["records"]):
+                      parsed["generator"]["reference"]["data"]["records"]):
         assert isinstance(rows_kept, RecordRows)
     assert parsed["endpoint"]["body_template"]["data"]["records"] == rows
     assert parsed["records"] == rows
+
+
+def test_the_record_paths_are_where_the_api_takes_data() -> None:
+    """RECORD_PATHS is every place a request body holds a Data object (read from the OpenAPI document)."""
+    spec = yaml.safe_load((Path(__file__).parents[2] / "openapi" / "openapi.yaml").read_text())
+    schemas, found = spec["components"]["schemas"], set()
+
+    def walk(schema: Any, path: tuple[str, ...]) -> None:
+        if not isinstance(schema, dict) or len(path) > 8:
+            return
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[1]
+            if name == "Data":
+                found.add((*path, "records"))
+            else:
+                walk(schemas[name], path)
+        for choice in ("allOf", "anyOf", "oneOf"):
+            for option in schema.get(choice, []):
+                walk(option, path)
+        for key, member in (schema.get("properties") or {}).items():
+            walk(member, (*path, key))
+        walk(schema.get("items"), (*path, "[]"))
+
+    for operation in (op for ops in spec["paths"].values() for op in ops.values() if isinstance(op, dict)):
+        walk(operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema"), ())
+    assert found == set(parser.RECORD_PATHS)
 
 
 def _parsed_bytes(raw: bytes, compact_from: int) -> int:

@@ -60,7 +60,7 @@ _DECODER = json.JSONDecoder(object_pairs_hook=_unique_pairs, parse_constant=_no_
 #: from this body size on, a body holding ``"records"`` is parsed without a dict per record (``_compact_decoder``)
 COMPACT_BYTES = 1 << 20
 #: where a request holds rows as ``records`` (each place a ``DataSchema`` sits): those lists become RecordRows
-RECORD_PATHS = (("data", "records"), ("profiles", "records"), ("reference", "data", "records"))
+RECORD_PATHS = (("data", "records"), ("profiles", "records"), ("generator", "reference", "data", "records"))
 #: how many distinct rows, and distinct strings, one parse shares at most (beyond, values stay as parsed)
 SHARED_MAX = 1 << 16
 _CONTAINERS = frozenset((dict, list, tuple))
