@@ -62,6 +62,19 @@ def _equals(series: pd.Series, value: Hashable) -> np.ndarray:
     return (series == value).to_numpy(dtype=bool)
 
 
+def _two_adjacent_integers(series: pd.Series, positive: Hashable, negative: Hashable | None) -> bool:
+    """Whether an integer column certainly holds only ``positive`` and one other value (``negative`` if it is
+    declared), seen from its least and greatest values alone: 0/1 columns need no further pass."""
+    if series.dtype.kind not in "iu" or not isinstance(series.array, NumpyExtensionArray) or \
+            type(positive) is not int or (negative is not None and type(negative) is not int):
+        return False
+    values = series.to_numpy()
+    low, high = int(values.min()), int(values.max())
+    if high - low > 1 or positive not in (low, high):
+        return False
+    return negative is None or low == high or negative in (low, high)
+
+
 def binary_column(series: pd.Series, field: str, positive: Hashable, negative: Hashable | None) -> np.ndarray:
     """``series == positive`` as booleans, after checking that every value is a declared one."""
     if (missing := _missing(series)):
@@ -74,6 +87,8 @@ def binary_column(series: pd.Series, field: str, positive: Hashable, negative: H
             f"column {series.name!r} holds text but the declared labels are numbers ({positive!r})", field
         )
     is_positive = _equals(series, positive)
+    if _two_adjacent_integers(series, positive, negative):
+        return is_positive
     # compared, not collected: the distinct other values are gathered only for an error's message
     if negative is not None:
         outside = ~is_positive & ~_equals(series, negative)

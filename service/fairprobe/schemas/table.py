@@ -228,12 +228,12 @@ def _fast_csv(raw: bytes, delimiter: str, columns: Sequence[str] | None = None) 
 
 
 def _spaced(column: pa.ChunkedArray) -> bool:
-    """Whether a dictionary-encoded text column has a value starting with a space or a tab."""
-    for chunk in column.chunks:
-        values = chunk.dictionary
-        if len(values) and pa_compute.any(pa_compute.match_substring_regex(values, "^[ \t]")).as_py():
-            return True
-    return False
+    """Whether a dictionary-encoded text column has a value starting with a space or a tab (the dictionaries
+    of all its chunks looked at in one call)."""
+    if not column.num_chunks:
+        return False
+    values = pa.concat_arrays([chunk.dictionary for chunk in column.chunks])
+    return bool(len(values)) and bool(pa_compute.any(pa_compute.match_substring_regex(values, "^[ \t]")).as_py())
 
 
 def _from_columnar(raw: Any, kind: str, columns: Sequence[str] | None = None) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["CountsTable", "cells_of_rows", "encode", "groups_of_cells", "radix_key", "tabulate"]
+__all__ = ["CountsTable", "cells_of_rows", "encode", "groups_of_cells", "radix_key", "row_cells", "tabulate"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -129,28 +129,27 @@ def tabulate(
     weight: np.ndarray | None = None,
     *,
     people: np.ndarray | None = None,
+    cells: np.ndarray | None = None,
 ) -> CountsTable:
     """One pass: each row's observed combination, then ``np.bincount`` per sum.
 
     ``weight`` are sample weights (``None``: every row weighs 1). For a counts table pass the counts
     as ``people`` (each person weighs 1, so ``weight`` and ``weight_sq`` equal the counts). Combinations
-    whose rows hold no one (a counts-table row with count 0) are dropped.
+    whose rows hold no one (a counts-table row with count 0) are dropped. ``cells`` are the rows'
+    :func:`row_cells` when the caller has them already.
     """
     rows = label.shape[0]
     sizes = [max(len(lv), 1) for lv in levels]
-    dense = float(np.prod([float(x) for x in sizes])) if sizes else 1.0
-    if dense <= SMALL_DENSE:
-        # few possible combinations: every one is a cell of the table, each row's is its radix key, and only
-        # the combinations that hold someone are kept below (no pass to find them first)
-        cell = radix_key(codes, sizes, rows)
-        combos = np.stack(np.unravel_index(np.arange(int(dense)), sizes), axis=1).astype(np.int64) if sizes else \
+    cell = cells if cells is not None else row_cells(codes, levels, label, prediction)
+    if cell is not None:
+        # few possible combinations: every one is a cell of the table, and only the combinations that hold
+        # someone are kept below (no pass to find them first)
+        dense = int(np.prod(sizes)) if sizes else 1
+        combos = np.stack(np.unravel_index(np.arange(dense), sizes), axis=1).astype(np.int64) if sizes else \
             np.zeros((1, 0), dtype=np.int64)
     else:
         combos, cell = _dense_or_unique([np.asarray(c, dtype=np.int64) for c in codes], levels, rows)
-    # the (combination, label, prediction) cell
-    cell *= 4
-    cell += np.asarray(label, dtype=np.int64) * 2
-    cell += np.asarray(prediction, dtype=np.int64)
+        _add_outcomes(cell, label, prediction)
     size = len(combos) * 4
 
     def sums(values: np.ndarray | None) -> np.ndarray:
@@ -166,6 +165,26 @@ def tabulate(
     if not occupied.all():
         n, w, w2, combos = n[occupied], w[occupied], w2[occupied], combos[occupied]
     return CountsTable(tuple(attributes), tuple(levels), combos, n, w, w2)
+
+
+def row_cells(codes: Sequence[np.ndarray], levels: Sequence[tuple[object, ...]], label: np.ndarray,
+              prediction: np.ndarray) -> np.ndarray | None:
+    """Each row's cell of the dense table: the mixed-radix number of its combination of ``codes``, times 4,
+    plus 2 × label plus prediction (so cell ``d`` is combination ``d // 4``, label ``d // 2 % 2``, prediction
+    ``d % 2``); None when there are more than ``SMALL_DENSE`` possible combinations."""
+    sizes = [max(len(lv), 1) for lv in levels]
+    if (float(np.prod([float(x) for x in sizes])) if sizes else 1.0) > SMALL_DENSE:
+        return None
+    cell = radix_key(codes, sizes, label.shape[0])
+    _add_outcomes(cell, label, prediction)
+    return cell
+
+
+def _add_outcomes(cell: np.ndarray, label: np.ndarray, prediction: np.ndarray) -> None:
+    """A combination number to its (combination, label, prediction) cell, in place."""
+    cell *= 4
+    cell += np.asarray(label, dtype=np.int64) * 2
+    cell += np.asarray(prediction, dtype=np.int64)
 
 
 def _dense_or_unique(codes: Sequence[np.ndarray], levels: Sequence[tuple[object, ...]],
