@@ -64,32 +64,6 @@ def post_worker_init(worker):  # noqa: ANN001, ANN201 - gunicorn's hook signatur
     gc.freeze()
 
 
-#: a request body from this size on is followed by handing the worker's free memory back to the system
-TRIM_AFTER_BYTES = 8 << 20
-
-
-def post_request(worker, req, environ, resp):  # noqa: ANN001, ANN201 - gunicorn's hook signature
-    """After a large request, give freed heap pages back (glibc's ``malloc_trim``): glibc keeps them, and
-    raises its mmap threshold after the first large free, so each 1M-row audit left the idle worker 50 to
-    100 MiB larger and the next one started from there."""
-    length = environ.get("CONTENT_LENGTH") or ""
-    if length.isdigit() and int(length) >= TRIM_AFTER_BYTES and _malloc_trim is not None:
-        _malloc_trim(0)
-
-
-def _glibc_malloc_trim():  # noqa: ANN202
-    import ctypes
-    import ctypes.util
-
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim with
-        return None
-
-
-_malloc_trim = _glibc_malloc_trim()
-
-
 def child_exit(server, worker):  # noqa: ANN001, ANN201 - gunicorn's hook signature
     from prometheus_client import multiprocess
 
