@@ -57,11 +57,14 @@ def radix_key(columns: Iterable[np.ndarray], sizes: Iterable[int], rows: int) ->
     """Each row's mixed-radix number over code ``columns`` of ``sizes`` values each (C order: the last column
     varies fastest), so a combination of codes is one integer. The caller keeps the product of ``sizes``
     below 2**62."""
-    key = np.zeros(rows, dtype=np.int64)
+    key: np.ndarray | None = None
     for column, size in zip(columns, sizes, strict=True):
-        key *= size
-        key += column
-    return key
+        if key is None:  # the first column is its own number (a copy: the caller's codes stay as they are)
+            key = np.array(column, dtype=np.int64)
+        else:
+            key *= size
+            key += column
+    return key if key is not None else np.zeros(rows, dtype=np.int64)
 
 
 def _combinations(codes: np.ndarray, levels: Sequence[tuple[object, ...]]) -> tuple[np.ndarray, np.ndarray]:
@@ -98,14 +101,14 @@ def encode(values: pd.Series, bins: Sequence[float] | None = None) -> tuple[np.n
         return remap[band], tuple(names[i] for i in present)
     if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered is False:
         # the codes already exist: keep the categories that occur, in sorted order (one gather through a
-        # lookup table of the categories; the codes stay in their narrow integer type until then)
-        raw = values.cat.codes.to_numpy()
+        # lookup table of the categories)
+        raw = values.cat.codes.to_numpy().astype(np.intp)  # widened once, for the count and the gather
         used = np.flatnonzero(np.bincount(raw, minlength=len(values.cat.categories)))
         labels = [values.cat.categories[int(i)] for i in used]
         order = sorted(range(len(used)), key=lambda j: labels[j])
         remap = np.full(len(values.cat.categories), -1, dtype=np.int64)
         remap[used[order]] = np.arange(len(order))
-        return remap[raw], tuple(_plain(labels[j]) for j in order)
+        return remap.take(raw), tuple(_plain(labels[j]) for j in order)
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64, copy=False), tuple(_plain(v) for v in uniques)
 
