@@ -16,6 +16,7 @@ from flask.testing import FlaskClient
 from marshmallow import ValidationError
 
 from fairprobe.domain import ProtectedAttribute
+from fairprobe.schemas import table as table_module
 from fairprobe.schemas.audit import _columns_read
 from fairprobe.schemas.table import _fast_csv, _from_columns, _from_csv
 from tests.answers import json_of
@@ -97,6 +98,16 @@ def test_json_columns_read_as_pandas(values: list[Any]) -> None:
     expected = pd.DataFrame({"x": values, "y": [1, 2, 3]})
     assert _comparable(fast)[:2] == _comparable(expected)[:2]
     assert [repr(v) for v in _comparable(fast)[2]] == [repr(v) for v in _comparable(expected)[2]]
+
+
+def test_text_columns_encoded_side_by_side_read_as_one_by_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    table = pa.table({"a": ["x", "y", None, "x"] * 50, "b": ["é", "", "z", "z"] * 50, "n": list(range(200)),
+                      "c": pa.array(["p", "q", "p", "r"] * 50, type=pa.large_string())})
+    one_by_one = table_module._to_pandas(table)
+    monkeypatch.setattr(table_module, "PARALLEL_ENCODE_ROWS", 0)
+    side_by_side = table_module._to_pandas(table)
+    pd.testing.assert_frame_equal(side_by_side, one_by_one, check_exact=True)
+    assert all(isinstance(side_by_side[n].dtype, pd.CategoricalDtype) for n in ("a", "b", "c"))
 
 
 FIELDS = {"label": "recid", "prediction": "high", "favorable": 0,

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from operator import itemgetter
 from typing import Any
 
@@ -262,12 +264,24 @@ def _from_columnar(raw: Any, kind: str, columns: Sequence[str] | None = None) ->
     return _to_pandas(table)
 
 
+#: from this many rows on, a table's text columns are dictionary-encoded side by side (pyarrow's kernels
+#: release the GIL; one column of a million strings takes 10-20 ms)
+PARALLEL_ENCODE_ROWS = 100_000
+_ENCODING = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="fairprobe-encode")
+
+
 def _to_pandas(table: pa.Table) -> pd.DataFrame:
     """The table as a DataFrame, text columns dictionary-encoded first: they arrive as categoricals, whose
     codes the column checks and the counts table use as they are (no Python string per cell)."""
-    for i, field in enumerate(table.schema):
-        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
-            table = table.set_column(i, field.name, pa_compute.dictionary_encode(table.column(i)))
+    text = [i for i, field in enumerate(table.schema)
+            if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)]
+    columns = [table.column(i) for i in text]
+    if len(text) > 1 and table.num_rows >= PARALLEL_ENCODE_ROWS:
+        encoded = list(_ENCODING.map(pa_compute.dictionary_encode, columns))
+    else:
+        encoded = [pa_compute.dictionary_encode(column) for column in columns]
+    for i, column in zip(text, encoded, strict=True):
+        table = table.set_column(i, table.schema[i].name, column)
     frame: pd.DataFrame = table.to_pandas()
     return frame
 
