@@ -74,8 +74,9 @@ class _DeadlineInput:
     #: the most read from the server's stream at once for reads smaller than it
     BLOCK = 4 << 20
 
-    def __init__(self, stream: Any, timeout_s: float, sock: socket.socket | None) -> None:
+    def __init__(self, stream: Any, timeout_s: float, sock: socket.socket | None, length: int | None = None) -> None:
         self._stream = stream
+        self._unread = length  # what the server's stream still holds, when the request says (else no blocks)
         self.deadline = time.monotonic() + timeout_s
         self._socket = sock
         self.expired = False
@@ -120,22 +121,36 @@ class _DeadlineInput:
         self._at += len(data)
         return data
 
+    def _from_server(self, size: int | None = None) -> bytes:
+        """At most ``size`` bytes (all that is left without) from the server's stream, never past the body's
+        declared length: a development server's stream is the socket itself, where a read past it waits."""
+        if self._unread is not None:
+            size = self._unread if size is None else min(size, self._unread)
+            if size <= 0:
+                return b""
+        data = self._guarded(self._stream.read) if size is None else self._guarded(self._stream.read, size)
+        if self._unread is not None:
+            self._unread -= len(data)
+        return data
+
     def _fill(self) -> bool:
         """The next block of the body; False at its end."""
-        self._block, self._at = self._guarded(self._stream.read, self.BLOCK), 0
+        self._block, self._at = self._from_server(self.BLOCK), 0
         return bool(self._block)
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:  # the rest of the body
-            return self._take(self._buffered()) + self._guarded(self._stream.read)
+            return self._take(self._buffered()) + self._from_server()
         if not self._buffered():
-            if size >= self.BLOCK:
-                return self._guarded(self._stream.read, size)
+            if size >= self.BLOCK or self._unread is None:  # large, or of unknown length: as asked
+                return self._from_server(size)
             if not self._fill():
                 return b""
         return self._take(size)
 
     def readline(self, size: int | None = -1) -> bytes:
+        if self._unread is None and not self._buffered():
+            return self._guarded(self._stream.readline, -1 if size is None else size)
         line = b""
         while size is None or size < 0 or len(line) < size:
             if not self._buffered() and not self._fill():
@@ -174,7 +189,9 @@ class BodyDeadline:
         if stream is None or not has_body:
             return self.app(environ, start_response)
         sock = environ.get("gunicorn.socket")
-        guarded = _DeadlineInput(stream, self.timeout_s, sock if isinstance(sock, socket.socket) else None)
+        length = environ.get("CONTENT_LENGTH") or ""
+        guarded = _DeadlineInput(stream, self.timeout_s, sock if isinstance(sock, socket.socket) else None,
+                                 int(length) if length.isdigit() else None)
         environ["wsgi.input"] = guarded
         try:
             return self.app(environ, start_response)
