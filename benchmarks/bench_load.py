@@ -157,6 +157,7 @@ def memory(server: Gunicorn) -> None:
             ("JSON records with a score", scored_body(1_000_000), "application/json"),
             ("JSON columns", columns_body(1_000_000), "application/json"),
             ("CSV upload", None, "multipart/form-data")):
+        time.sleep(2)  # a worker gives its freed heap back after a second idle (gunicorn.conf.py's IdleTrim)
         peak = [0.0]
         done = threading.Event()
         idle = max(rss(server))

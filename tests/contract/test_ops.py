@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import runpy
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,28 @@ def test_the_dockerfile_is_multi_stage_pinned_and_lint_clean() -> None:
     assert "COPY service" not in final and "pip" not in final
     assert re.search(r"^USER 10001$", final, re.M) and "FAIRPROBE_BIND" in final.split("HEALTHCHECK")[1]
     assert "--format docker" in (ROOT / "scripts" / "container.sh").read_text()
+
+
+def test_a_worker_trims_its_memory_once_idle_after_a_large_request(monkeypatch: pytest.MonkeyPatch,
+                                                                   tmp_path: Path) -> None:
+    """gunicorn.conf.py's IdleTrim: nothing after small requests, nothing while a request is in flight, one trim
+    once the worker has been idle after a large one."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))  # the config then makes no directory of its own
+    conf = runpy.run_path(str(Path(__file__).resolve().parents[2] / "gunicorn.conf.py"))
+    trims: list[int] = []
+    idle = conf["IdleTrim"](trims.append, idle_s=0.05)
+    idle.started()
+    idle.finished(False)
+    time.sleep(0.2)
+    assert trims == []  # a small request: nothing to give back
+    idle.started()
+    idle.finished(True)
+    idle.started()  # the next request began before the worker was idle
+    time.sleep(0.2)
+    assert trims == []  # never while a request is in flight
+    idle.finished(False)
+    deadline = time.monotonic() + 10
+    while not trims and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)
+    assert trims == [0]  # once, after the idle time

@@ -78,6 +78,7 @@ def _json(raw: bytes, field: str) -> Any:
     try:
         text = raw.decode("utf-8")
         compact = len(raw) >= COMPACT_BYTES and b'"records"' in raw
+        del raw  # the caller keeps no other reference: a large body is not held twice while it is parsed
         value, end = (_compact_decoder() if compact else _DECODER).raw_decode(text, _skip_space(text))
         if text[end:].strip():
             raise json.JSONDecodeError("extra data after the JSON value", text, end)
