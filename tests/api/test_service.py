@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import json
 import math
 import threading
 import time
+from typing import Any
 
+import numpy as np
+import orjson
+import pandas as pd
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -92,6 +98,40 @@ def test_json_provider_refuses_nan(app: Flask) -> None:
         provider.dumps({"value": math.nan})
     with pytest.raises(ValueError):
         provider.loads('{"value": NaN}')
+    with app.app_context():  # the answer orjson writes refuses them too, however deep, as floats or subclasses
+        for value in ({"a": [1.0, {"b": (2.0, math.inf)}]}, [np.float64("nan")], {"x": -math.inf}):
+            with pytest.raises(ValueError, match="Out of range float values"):
+                provider.response(value)
+
+
+def test_answers_written_by_orjson_read_as_those_written_by_dumps(app: Flask, compas: pd.DataFrame) -> None:
+    """Plain data is written by orjson, anything else (dates, dataclasses, subclasses, huge integers, keys
+    that are not text) by ``dumps``: either way the answer reads back as the same value."""
+    client = app.test_client()
+    rows = pd.DataFrame({"race": compas.race, "sex": compas.sex, "recid": compas.two_year_recid,
+                         "high": (compas.decile_score >= 5).astype(int)})
+    answer = client.post("/v1/audits", json={
+        "data": {"records": rows.to_dict("records")}, "label": "recid", "prediction": "high", "favorable": 0,
+        "protected": [{"attribute": "race", "reference": "Caucasian"}, {"attribute": "sex"}]})
+    assert answer.status_code == 200
+    report = json.loads(answer.get_data())
+    provider = StrictJSONProvider(app)
+
+    @dataclasses.dataclass
+    class Point:
+        x: float
+
+    class Name(str):
+        pass
+
+    odd = [{"when": datetime.date(2026, 12, 5)}, {"point": Point(0.5)}, {"name": Name("Ana")}, {"big": 2**70},
+           {1: "one"}, {"ok": [1, 2.5, "é", None, True]}]
+    with app.app_context():
+        for value in (report, *odd):
+            response: Any = provider.response(value)
+            assert json.loads(response.get_data()) == json.loads(provider.dumps(value)), value
+        written: Any = provider.response(report)
+        assert written.get_data() == orjson.dumps(report, option=orjson.OPT_APPEND_NEWLINE)  # orjson wrote it
 
 
 def test_unexpected_errors_are_generic_500s(app: Flask, capsys: pytest.CaptureFixture[str]) -> None:
