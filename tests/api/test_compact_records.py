@@ -37,7 +37,7 @@ def _plain(raw: bytes) -> Any:
 def _as_dicts(value: Any) -> Any:
     """The parsed request with RecordRows written out as the list of dicts they stand for."""
     if isinstance(value, RecordRows):
-        return [dict(zip(r[-1], r[:-1], strict=True)) for r in value.rows]
+        return value.dicts()
     if isinstance(value, dict):
         return {k: _as_dicts(v) for k, v in value.items()}
     if isinstance(value, list):

@@ -106,8 +106,8 @@ def _cell_hashes(frame: pd.DataFrame, cells: RowCells) -> np.ndarray | None:
         if (bit := _OUTCOME_BITS.get(name)) is not None and dtype.kind == "b":
             columns[name] = (cell >> bit & 1).astype(bool)
         elif name in cells.names:
-            level = cells.levels[cells.names.index(name)]
-            values = [level[k] for k in combination[cells.names.index(name)]]
+            j = cells.names.index(name)
+            values = [cells.levels[j][k] for k in combination[j]]
             if isinstance(dtype, pd.CategoricalDtype):
                 columns[name] = pd.Categorical(values, dtype=dtype)
             elif isinstance(dtype, np.dtype) and dtype.kind in "biuO":
@@ -167,13 +167,14 @@ class DatasetAudit:
         levels = [lv for _, lv in encoded]
         label = frame[LABEL].to_numpy(dtype=np.int64)
         prediction = frame[PREDICTION].to_numpy(dtype=np.int64)
-        cells = row_cells(codes, levels, label, prediction) if len(frame) >= PARALLEL_ROWS else None
-        by_cell = None if cells is None or any(a.bins is not None for a in request.protected) else \
-            RowCells(cells, tuple(names), tuple(levels))
+        cells = row_cells(codes, levels, label, prediction)  # tabulate would make them; the fingerprint reads them
         # a large frame's fingerprint is computed on a thread beside the audit (numpy work and SHA-256, which
         # release the GIL), read off the cells where it can be
-        digest: Future[str] | None = _HASHING.submit(fingerprint, frame, by_cell) \
-            if len(frame) >= PARALLEL_ROWS else None
+        digest: Future[str] | None = None
+        if len(frame) >= PARALLEL_ROWS:
+            by_cell = None if cells is None or any(a.bins is not None for a in request.protected) else \
+                RowCells(cells, tuple(names), tuple(levels))
+            digest = _HASHING.submit(fingerprint, frame, by_cell)
         if request.kind is DataKind.COUNTS:
             table = tabulate(codes, levels, names, label, prediction, people=frame[WEIGHT].to_numpy(dtype=float),
                              cells=cells)

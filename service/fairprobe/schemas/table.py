@@ -43,14 +43,18 @@ class RecordRows:
     def __len__(self) -> int:
         return len(self.rows)
 
+    def one_key_order(self) -> bool:
+        """Whether every row has the same keys in the same order (they then share one keys tuple)."""
+        return len(set(map(id, map(itemgetter(-1), self.rows)))) == 1
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """The records as the dicts they were parsed from."""
+        return [dict(zip(r[-1], r[:-1], strict=True)) for r in self.rows]
+
     def frame(self, read: Sequence[str] | None = None) -> pd.DataFrame:
-        """The DataFrame ``pd.DataFrame.from_records`` makes of the records as dicts, value for value; with
-        ``read``, only those of its columns that exist (all of them if none does)."""
+        """For rows of :meth:`one_key_order`, the DataFrame ``pd.DataFrame.from_records`` makes of the records
+        as dicts, value for value; with ``read``, only those of its columns that exist (all if none does)."""
         rows = self.rows
-        if len(set(map(id, map(itemgetter(-1), rows)))) > 1:  # keys differ between rows: as dicts
-            frame = pd.DataFrame.from_records([dict(zip(r[-1], r[:-1], strict=True)) for r in rows])
-            present = _present(list(frame.columns), read)
-            return frame if present is None else frame[present]
         keys = rows[0][-1]
         names = _present(keys, read) or list(keys)
         # one column at a time, with the conversion from_records applies to each (no 2-D array of every value)
@@ -62,7 +66,9 @@ class RecordRows:
 
 def _from_records(records: Any, columns: Sequence[str] | None = None) -> pd.DataFrame:
     if isinstance(records, RecordRows):
-        return _text_as_categories(records.frame(columns))
+        if records.one_key_order():
+            return _text_as_categories(records.frame(columns))
+        records = records.dicts()  # keys differ between rows: read as dicts are
     if not isinstance(records, list):
         raise ValidationError("must be a list of objects", "records")
     if not all(type(r) is dict for r in records):
