@@ -180,6 +180,27 @@ def test_oversized_body_is_413() -> None:
     assert response.mimetype == "application/problem+json"
 
 
+def test_oversized_direct_upload_is_413() -> None:
+    """The file sent as the body is held to the same limit (read in one piece, not through werkzeug's stream)."""
+    app: Flask = create_app(Settings(max_body_bytes=2048))
+    csv = b"race,y,pred\n" + b"a,1,1\nb,0,0\n" * 400
+    response = app.test_client().post("/v1/audits/upload", data=csv, content_type="text/csv",
+                                      query_string={"request": json.dumps(REQUEST_FOR_CSV)})
+    assert response.status_code == 413
+    assert response.mimetype == "application/problem+json"
+
+
+@pytest.mark.parametrize("path", ["/v1/audits", "/v1/audits/upload"])
+def test_a_body_shorter_than_its_declared_length_is_400(client: FlaskClient, path: str) -> None:
+    """The client stopped sending: a 400 problem, as werkzeug answers it, never a parse of half a body."""
+    raw = json.dumps(BASE).encode() if path == "/v1/audits" else b"race,y,pred\na,1,1\nb,0,0\na,0,1\n"
+    response = client.post(path, data=raw, content_type="application/json" if path == "/v1/audits" else "text/csv",
+                           query_string={} if path == "/v1/audits" else {"request": json.dumps(REQUEST_FOR_CSV)},
+                           environ_overrides={"CONTENT_LENGTH": str(len(raw) + 100)})
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+
+
 def test_too_many_rows_is_422_naming_data() -> None:
     app: Flask = create_app(Settings(max_rows=5))
     response = app.test_client().post("/v1/audits", json=BASE)

@@ -3,12 +3,15 @@ progress, sums metrics across workers, writes only JSON log lines, and opens no 
 
 from __future__ import annotations
 
+import http.client
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -100,6 +103,52 @@ def test_metrics_are_summed_across_workers_and_never_go_backwards(server: Gunico
     assert seen == sorted(seen) and seen[-1] >= 30
     text = requests.get(server.url + "/metrics", timeout=5).text
     assert "fairprobe_verdicts_total" in text and "fairprobe_model_call_duration_seconds_bucket" in text
+
+
+class _Replies:
+    """Reads the HTTP responses that arrive one after another on one connection."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._file = sock.makefile("rb")
+
+    def makefile(self, *_: Any, **__: Any) -> Any:
+        return self  # http.client closes the file it reads a response from: this one stays open
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._file, name)
+
+    def close(self) -> None:
+        pass
+
+    def next(self) -> tuple[int, bytes]:
+        response = http.client.HTTPResponse(self)  # type: ignore[arg-type]
+        response.begin()
+        return response.status, response.read()
+
+
+@pytest.mark.parametrize("rows", [150_000, 20])
+def test_a_body_received_straight_from_the_socket_leaves_the_next_request_on_the_connection(
+        server: Gunicorn, rows: int) -> None:
+    """A CSV sent as the body is received in one buffer past gunicorn's reader; a request pipelined right
+    behind it on the same connection (read ahead by gunicorn with a small body) is still there for gunicorn,
+    and answered."""
+    csv = b"g,y,p\n" + b"".join(b"%s,%d,%d\n" % (b"ab"[i % 2:i % 2 + 1], i % 3 % 2, i % 5 % 2) for i in range(rows))
+    fields = quote(json.dumps({"label": "y", "prediction": "p", "protected": [{"attribute": "g"}]}))
+    host, port = server.url.removeprefix("http://").split(":")
+    upload = (f"POST /v1/audits/upload?request={fields} HTTP/1.1\r\nHost: {host}\r\nContent-Type: text/csv\r\n"
+              f"Content-Length: {len(csv)}\r\n\r\n").encode() + csv
+    health = f"GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=60) as sock:
+        sock.sendall(upload + health)  # both at once: gunicorn may read into the next request
+        replies = _Replies(sock)
+        status, answer = replies.next()
+        assert status == 200, answer[:300]
+        report = json.loads(answer)
+        assert report["audit"]["rows"] == rows
+        assert sum(g["n"] for g in report["groups"]) == rows
+        assert replies.next()[0] == 200
+        sock.sendall(upload)  # and the connection serves a third request
+        assert replies.next()[0] == 200
 
 
 def test_readiness_runs_a_real_audit(server: Gunicorn) -> None:

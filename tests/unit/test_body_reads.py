@@ -1,15 +1,23 @@
 """The request body stream reads the server's stream in blocks and serves smaller reads from them: any mix of
 reads, reads of everything and line reads gives back the body's bytes in order, and never asks the server's
-stream for less than a block (werkzeug reads 64 KiB at a time; gunicorn copies its buffer on every read)."""
+stream for less than a block (werkzeug reads 64 KiB at a time; gunicorn copies its buffer on every read).
+From gunicorn's own reader (its real classes on a real socket pair), the rest of a body is received into one
+buffer, leaving gunicorn exactly the bytes of the next request."""
 
 from __future__ import annotations
 
 import io
 import random
+import socket
+import threading
+import time
 
 import pytest
+from gunicorn.http.body import Body, LengthReader
+from gunicorn.http.unreader import SocketUnreader
 
 from fairprobe.api.body import _DeadlineInput
+from fairprobe.errors import RequestTimeout
 
 
 class _Server(io.BytesIO):
@@ -77,3 +85,94 @@ def test_a_body_of_unknown_length_is_read_as_asked() -> None:
     assert server.tell() == 13  # nothing read ahead
     assert stream.read() == b" two\nrest"
     stream.cancel()
+
+
+# --------------------------------------------------------------------------- from gunicorn's own reader
+
+
+def _gunicorn_body(sock: socket.socket, length: int, ahead: bytes) -> tuple[Body, LengthReader, SocketUnreader]:
+    """gunicorn's ``wsgi.input`` for a body of ``length`` on ``sock``, its reader already holding ``ahead``
+    (what it received past the head while parsing it)."""
+    unreader = SocketUnreader(sock)
+    if ahead:
+        unreader.unread(ahead)
+    reader = LengthReader(unreader, length)
+    return Body(reader), reader, unreader
+
+
+def _send(sock: socket.socket, data: bytes, rng: random.Random, close: bool = False) -> threading.Thread:
+    def run() -> None:
+        at = 0
+        while at < len(data):
+            step = rng.choice([1, 100, 8192, 1 << 20])
+            sock.sendall(data[at:at + step])
+            at += step
+        if close:
+            sock.shutdown(socket.SHUT_WR)
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_body_from_gunicorn_is_received_whole_and_the_next_request_stays_with_gunicorn(seed: int) -> None:
+    """The rest of the body is received from the socket into one buffer, whatever gunicorn read ahead (none,
+    part of the body, all of it and the next request) and whatever was read through the stream first;
+    gunicorn is left with the next request's bytes and nothing of this body."""
+    rng = random.Random(seed)
+    body = rng.randbytes(rng.choice([0, 1, 5000, 3 << 20]))
+    following = b"GET /healthz HTTP/1.1\r\n\r\n"
+    wire = body + following
+    ahead = wire[:rng.choice([0, 1, len(body) // 2, len(wire)])]
+    server, client = socket.socketpair()
+    with server, client:
+        gunicorn_body, reader, unreader = _gunicorn_body(server, len(body), ahead)
+        sender = _send(client, wire[len(ahead):], rng)
+        stream = _DeadlineInput(gunicorn_body, 60, server, len(body))
+        first = stream.read(rng.choice([0, 10, 70_000])) if body else b""
+        got = first + stream.read()
+        sender.join()
+        stream.cancel()
+        assert got == body
+        assert reader.length == 0 and gunicorn_body.read(100) == b""  # nothing of the body left to drain
+        assert not gunicorn_body.failed
+        assert unreader.read(len(following)) == following  # the next request, for gunicorn's parser
+
+
+def test_the_fast_read_is_the_one_taken_from_gunicorn(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From gunicorn the rest of a body is received into one buffer (gunicorn's reader is not asked)."""
+    body = random.Random(1).randbytes(2 << 20)
+    server, client = socket.socketpair()
+    with server, client:
+        gunicorn_body, _, _ = _gunicorn_body(server, len(body), b"")
+        monkeypatch.setattr(LengthReader, "read", lambda *_: pytest.fail("read through gunicorn's reader"))
+        sender = _send(client, body, random.Random(2))
+        stream = _DeadlineInput(gunicorn_body, 60, server, len(body))
+        got = stream.read()
+        sender.join()
+        stream.cancel()
+        assert isinstance(got, bytearray) and got == body
+
+
+def test_a_body_from_gunicorn_that_stops_arriving_is_a_408_and_the_connection_is_not_reused() -> None:
+    server, client = socket.socketpair()
+    with server, client:
+        gunicorn_body, _, _ = _gunicorn_body(server, 10_000, b"")
+        client.sendall(b"x" * 100)  # then nothing more
+        stream = _DeadlineInput(gunicorn_body, 0.5, server, 10_000)
+        started = time.monotonic()
+        with pytest.raises(RequestTimeout):
+            stream.read()
+        assert time.monotonic() - started < 5
+        assert gunicorn_body.failed
+
+
+def test_a_body_from_gunicorn_cut_short_by_the_client_comes_back_short() -> None:
+    """The caller (the parser) sees fewer bytes than declared and answers 400, as werkzeug would."""
+    server, client = socket.socketpair()
+    with server, client:
+        gunicorn_body, _, _ = _gunicorn_body(server, 10_000, b"")
+        _send(client, b"x" * 4000, random.Random(3), close=True).join()
+        stream = _DeadlineInput(gunicorn_body, 10, server, 10_000)
+        assert stream.read() == b"x" * 4000
+        stream.cancel()

@@ -20,7 +20,9 @@ from flask_smorest import Blueprint as _SmorestBlueprint
 from marshmallow import Schema
 from webargs import core
 from webargs.flaskparser import FlaskParser
+from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
+from fairprobe.api.body import BodyInput
 from fairprobe.errors import FieldError, InvalidRequest, UnsupportedMediaType, ValidationFailed
 from fairprobe.schemas.table import RecordRows
 
@@ -66,7 +68,7 @@ SHARED_MAX = 1 << 16
 _CONTAINERS = frozenset((dict, list, tuple))
 
 
-def _json(raw: bytes, field: str) -> Any:
+def _json(raw: bytes | bytearray, field: str) -> Any:
     """Strict JSON: no duplicate keys, no NaN/Infinity, bounded nesting; errors name ``field``.
 
     The standard library's C scanner with a pairs hook is used rather than orjson because only it can
@@ -193,7 +195,7 @@ class RequestParser(FlaskParser):
                 f"Content-Type {req.mimetype or '(none)'!r} is not accepted; send application/json.",
                 errors=[FieldError("Content-Type", "must be application/json")],
             )
-        return _json(req.get_data(cache=False), "body")  # parsed once: the bytes go with the parse
+        return _json(_body(req), "body")  # parsed once: the bytes go with the parse
 
     def load_upload(self, req: Request, schema: Schema) -> Any:
         """The audit's JSON fields with the data file as ``data.<csv|arrow|parquet>``.
@@ -207,7 +209,7 @@ class RequestParser(FlaskParser):
                 raise ValidationFailed.on("request", "a direct upload needs the audit's JSON fields as the query "
                                                      "parameter 'request' (or send multipart/form-data)")
             body, options = _fields(req.args["request"].encode())
-            body["data"] = {**options, DIRECT[req.mimetype]: req.get_data()}
+            body["data"] = {**options, DIRECT[req.mimetype]: _body(req)}
             return body
         if req.mimetype != MULTIPART:
             raise UnsupportedMediaType(
@@ -228,6 +230,22 @@ class RequestParser(FlaskParser):
         part = req.files["data"]
         body["data"] = {**options, _file_kind(part.mimetype, part.filename or ""): part.read()}
         return body
+
+
+def _body(req: Request) -> bytes | bytearray:
+    """The whole request body, read once. A body of declared length comes in one read of ``BodyInput``
+    (from gunicorn: received from the socket into one buffer) rather than werkzeug's, which reads 64 KiB at a
+    time and copies each piece twice; its limits stay werkzeug's: over ``MAX_CONTENT_LENGTH`` is a 413, a
+    body that ends early a 400."""
+    stream, length = req.environ.get("wsgi.input"), req.content_length
+    if not isinstance(stream, BodyInput) or length is None:
+        return req.get_data(cache=False)
+    if req.max_content_length is not None and length > req.max_content_length:
+        raise RequestEntityTooLarge()
+    raw = stream.read()
+    if len(raw) < length:
+        raise ClientDisconnected()
+    return raw
 
 
 def _fields(raw: bytes) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -159,7 +159,6 @@ def _from_csv(raw: Any, delimiter: str | None = None, columns: Sequence[str] | N
         raw = raw.encode()
     if not isinstance(raw, bytes | bytearray):
         raise ValidationError("must be CSV text", "csv")
-    raw = bytes(raw)
     first_line = raw[:raw.find(b"\n")] if b"\n" in raw else raw
     try:
         header_text = first_line.decode("utf-8").removeprefix("\ufeff").rstrip("\r")
@@ -195,7 +194,7 @@ def _detected(header: str) -> str:
     return "," if counts[","] == best else next(d for d in DELIMITERS if counts[d] == best)
 
 
-def _fast_csv(raw: bytes, delimiter: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
+def _fast_csv(raw: bytes | bytearray, delimiter: str, columns: Sequence[str] | None = None) -> pd.DataFrame | None:
     """The CSV read by pyarrow, or None where pandas must read it (see :func:`_from_csv`)."""
     body = raw.find(b"\n") + 1  # the header's own letters (e.g. "sex") say nothing about the values
     if raw.find(b"+", body) >= 0 or any(raw.find(x, body) >= 0 and raw.find(b"0" + x, body) >= 0 for x in (b"x", b"X")):
@@ -249,7 +248,7 @@ def _from_columnar(raw: Any, kind: str, columns: Sequence[str] | None = None) ->
     categorical codes, which the counts table uses as they are."""
     if not isinstance(raw, bytes | bytearray):
         raise ValidationError(f"send {kind} data as the file part 'data' of POST /v1/audits/upload", kind)
-    buffer = pa.BufferReader(bytes(raw))
+    buffer = pa.BufferReader(raw)  # bytes, or the bytearray a body was received into: not copied
     try:
         if kind == "parquet":
             file = pq.ParquetFile(buffer)
@@ -258,7 +257,7 @@ def _from_columnar(raw: Any, kind: str, columns: Sequence[str] | None = None) ->
             try:
                 table = pa_ipc.open_stream(buffer).read_all()
             except pa.ArrowInvalid:
-                table = pa_ipc.open_file(pa.BufferReader(bytes(raw))).read_all()
+                table = pa_ipc.open_file(pa.BufferReader(raw)).read_all()
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise ValidationError(f"could not be read as {kind}: {str(exc).splitlines()[0][:200]}", kind) from exc
     if (present := _present(table.schema.names, columns)) is not None:
