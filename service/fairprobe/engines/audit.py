@@ -69,10 +69,23 @@ def fingerprint(frame: pd.DataFrame, cells: RowCells | None = None) -> str:
     rows' ``cells`` (when every column is a function of the cell), each row's hash is pandas' hash of its
     cell's values, computed once per cell and gathered: the same bytes, without hashing a million rows.
     """
-    digest = hashlib.sha256("\x1f".join(map(str, frame.columns)).encode())
-    hashes = _cell_hashes(frame, cells) if cells is not None else None
-    if hashes is None:
-        hashes = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+    return _fingerprint_job(frame, cells)()
+
+
+def _fingerprint_job(frame: pd.DataFrame, cells: RowCells | None) -> Callable[[], str]:
+    """:func:`fingerprint` as the Python work done now and a job left to do. Read off the cells, the job is a
+    gather and SHA-256, both of which release the GIL: on a thread beside the audit it finishes without
+    waiting for the audit's Python (a job that takes the GIL back often waits a switch interval each time)."""
+    header = "\x1f".join(map(str, frame.columns)).encode()
+    per_cell = _cell_hashes(frame, cells) if cells is not None else None
+    if per_cell is None or cells is None:
+        return lambda: _sha256(header, pd.util.hash_pandas_object(frame, index=False).to_numpy())
+    rows = cells.cells
+    return lambda: _sha256(header, np.take(per_cell, rows))
+
+
+def _sha256(header: bytes, hashes: np.ndarray) -> str:
+    digest = hashlib.sha256(header)
     digest.update(np.ascontiguousarray(hashes).data)
     return digest.hexdigest()
 
@@ -92,8 +105,8 @@ _OUTCOME_BITS: dict[object, int] = {LABEL: 1, PREDICTION: 0}
 
 
 def _cell_hashes(frame: pd.DataFrame, cells: RowCells) -> np.ndarray | None:
-    """Each row's pandas hash gathered from a hash per cell; None unless every column is an unbinned protected
-    attribute (of categories, integers, booleans or text), the label, the prediction or one constant."""
+    """pandas' hash of each cell's row (cell ``d`` of ``cells.cells``); None unless every column is an unbinned
+    protected attribute (of categories, integers, booleans or text), the label, the prediction or one constant."""
     sizes = [len(lv) for lv in cells.levels]
     cell = np.arange(4 * int(np.prod(sizes)) if sizes else 4)
     if len(cell) > len(frame) or 0 in sizes:
@@ -124,8 +137,7 @@ def _cell_hashes(frame: pd.DataFrame, cells: RowCells) -> np.ndarray | None:
             return None
     per_cell: np.ndarray = pd.util.hash_pandas_object(pd.DataFrame(columns, columns=frame.columns),
                                                       index=False).to_numpy()
-    hashes: np.ndarray = per_cell[cells.cells]
-    return hashes
+    return per_cell
 
 
 class DatasetAudit:
@@ -174,7 +186,7 @@ class DatasetAudit:
         if len(frame) >= PARALLEL_ROWS:
             by_cell = None if cells is None or any(a.bins is not None for a in request.protected) else \
                 RowCells(cells, tuple(names), tuple(levels))
-            digest = _HASHING.submit(fingerprint, frame, by_cell)
+            digest = _HASHING.submit(_fingerprint_job(frame, by_cell))
         if request.kind is DataKind.COUNTS:
             table = tabulate(codes, levels, names, label, prediction, people=frame[WEIGHT].to_numpy(dtype=float),
                              cells=cells)

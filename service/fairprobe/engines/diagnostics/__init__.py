@@ -6,6 +6,7 @@ Every section measures with the same statistics as the audit and judges with the
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
@@ -109,12 +110,17 @@ def diagnose(request: AuditRequest, parts: Sequence[Partition], audit_window: Wi
 
 def _plain(value: Any) -> Any:
     """Table cells as JSON values: numpy scalars become Python's, NaN and infinities become null."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:  # most cells: as they are
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [_plain(v) for v in value]
     if isinstance(value, np.generic):
         value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
