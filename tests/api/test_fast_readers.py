@@ -161,6 +161,24 @@ def test_text_that_is_not_utf8_is_refused_wherever_it_is(raw: bytes) -> None:
         _from_csv(raw)
 
 
+@pytest.mark.parametrize("last", [b"NA", b"", b"null", b"\xe9t\xe9", b"z"])
+def test_text_is_checked_in_every_block_of_a_large_file(last: bytes) -> None:
+    """The first read neither checks UTF-8 nor looks for missing-value texts value by value: the distinct
+    values of every block are checked after it. A missing value or a stray byte in the last block of a
+    file of many blocks reads as pandas reads it (or is refused as it is)."""
+    raw = b"a,b\n" + b"x,1\ny,0\n" * 300_000 + last + b",1\n"
+    if last == b"\xe9t\xe9":
+        with pytest.raises(ValidationError, match=r"is not UTF-8 text \(byte \d+\)"):
+            _from_csv(raw)
+        return
+    fast = _fast_csv(raw, ",")
+    assert fast is not None and isinstance(fast["a"].dtype, pd.CategoricalDtype)
+    expected = pd.read_csv(io.BytesIO(raw))
+    assert fast["a"].isna().sum() == expected["a"].isna().sum() == (last != b"z")
+    assert _comparable(fast.iloc[-2:])[2] == _comparable(expected.iloc[-2:])[2]
+    assert sorted(fast["a"].cat.categories) == sorted(expected["a"].dropna().unique())
+
+
 def test_only_the_named_columns_are_read_when_nothing_reads_the_others(client: FlaskClient,
                                                                       compas: pd.DataFrame) -> None:
     """With diagnostics that read no features, the file's other columns are never parsed: a wide file audits

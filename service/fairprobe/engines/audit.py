@@ -177,8 +177,8 @@ class DatasetAudit:
         encoded = [encode(frame[a.name], a.bins) for a in request.protected]
         codes = [c for c, _ in encoded]
         levels = [lv for _, lv in encoded]
-        label = frame[LABEL].to_numpy(dtype=np.int64)
-        prediction = frame[PREDICTION].to_numpy(dtype=np.int64)
+        label = frame[LABEL].to_numpy()  # 0/1 (booleans): the cells take them as bytes
+        prediction = frame[PREDICTION].to_numpy()
         cells = row_cells(codes, levels, label, prediction)  # tabulate would make them; the fingerprint reads them
         # a large frame's fingerprint is computed on a thread beside the audit (numpy work and SHA-256, which
         # release the GIL), read off the cells where it can be

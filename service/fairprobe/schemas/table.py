@@ -202,8 +202,10 @@ def _fast_csv(raw: bytes | bytearray, delimiter: str, columns: Sequence[str] | N
     quoted = b'"' in raw
     parse = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted)
 
-    def read(types: dict[str, Any] | None = None) -> pa.Table:
-        convert = pa_csv.ConvertOptions(null_values=list(NA_TEXTS), strings_can_be_null=True,
+    def read(types: dict[str, Any] | None = None, *, checked: bool = False) -> pa.Table:
+        # unchecked, text is neither checked as UTF-8 nor compared with the missing-value texts value by value:
+        # the dictionaries are, after the read (the distinct values only); a read they fail is done checked
+        convert = pa_csv.ConvertOptions(null_values=list(NA_TEXTS), strings_can_be_null=checked, check_utf8=checked,
                                         true_values=["True", "TRUE", "true"], false_values=["False", "FALSE", "false"],
                                         auto_dict_encode=True, auto_dict_max_cardinality=2**31 - 1,
                                         column_types=types, include_columns=columns)
@@ -211,8 +213,8 @@ def _fast_csv(raw: bytes | bytearray, delimiter: str, columns: Sequence[str] | N
     try:
         table = read()
         temporal = {f.name: pa.string() for f in table.schema if not any(kept(f.type) for kept in _KEPT_TYPES)}
-        if temporal:
-            table = read(temporal)
+        if temporal or not _plain_text(table):
+            table = read(temporal or None, checked=True)
         if table.num_rows == 0:
             return None  # pandas' own message for a file without rows
         frame: pd.DataFrame = table.to_pandas()
@@ -232,6 +234,29 @@ def _fast_csv(raw: bytes | bytearray, delimiter: str, columns: Sequence[str] | N
                 if np.isinf(values).any() or (np.abs(values) >= 2.0**63).any():
                     return None  # pandas keeps 1e400 as text and 2**64 as an exact integer
     return frame
+
+
+#: the missing-value texts as an Arrow array, to find them among a column's distinct values
+_NA_VALUES = pa.array(NA_TEXTS, pa.string())
+
+
+def _plain_text(table: pa.Table) -> bool:
+    """Whether every text column of an unchecked read holds only UTF-8 and no missing-value text (such as
+    "NA"), as seen from its dictionaries; a plain-string column (not dictionary-encoded) is not checked here."""
+    for column, field in zip(table.columns, table.schema, strict=True):
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            return False
+        if not (pa.types.is_dictionary(field.type) and pa.types.is_string(field.type.value_type)) or \
+                not column.num_chunks:
+            continue
+        values = pa.concat_arrays([chunk.dictionary for chunk in column.chunks])
+        try:
+            values.validate(full=True)  # UTF-8
+        except pa.ArrowInvalid:
+            return False
+        if pa_compute.any(pa_compute.is_in(values, value_set=_NA_VALUES)).as_py():
+            return False
+    return True
 
 
 def _spaced(column: pa.ChunkedArray) -> bool:

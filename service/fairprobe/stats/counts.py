@@ -102,8 +102,8 @@ def encode(values: pd.Series, bins: Sequence[float] | None = None) -> tuple[np.n
     if isinstance(values.dtype, pd.CategoricalDtype) and values.cat.ordered is False:
         # the codes already exist: keep the categories that occur, in sorted order (one gather through a
         # lookup table of the categories)
-        raw = values.cat.codes.to_numpy().astype(np.intp)  # widened once, for the count and the gather
-        used = np.flatnonzero(np.bincount(raw, minlength=len(values.cat.categories)))
+        raw = values.cat.codes.to_numpy()
+        used = _occurring(raw, len(values.cat.categories))
         labels = [values.cat.categories[int(i)] for i in used]
         order = sorted(range(len(used)), key=lambda j: labels[j])
         remap = np.full(len(values.cat.categories), -1, dtype=np.int64)
@@ -111,6 +111,18 @@ def encode(values: pd.Series, bins: Sequence[float] | None = None) -> tuple[np.n
         return remap.take(raw), tuple(_plain(labels[j]) for j in order)
     codes, uniques = pd.factorize(values, sort=True)
     return codes.astype(np.int64, copy=False), tuple(_plain(v) for v in uniques)
+
+
+#: up to this many categories, which of them occur is found by comparing the codes with each (a vectorized
+#: compare of narrow codes is ~20x faster than counting them)
+FEW_CATEGORIES = 16
+
+
+def _occurring(codes: np.ndarray, categories: int) -> np.ndarray:
+    """The category numbers that occur among ``codes`` (-1, a missing value, is none), in order."""
+    if categories <= FEW_CATEGORIES:
+        return np.array([j for j in range(categories) if (codes == j).any()], dtype=np.intp)
+    return np.flatnonzero(np.bincount(codes[codes >= 0] if (codes < 0).any() else codes, minlength=categories))
 
 
 def _plain(value: object) -> object:
@@ -184,10 +196,12 @@ def row_cells(codes: Sequence[np.ndarray], levels: Sequence[tuple[object, ...]],
 
 
 def _add_outcomes(cell: np.ndarray, label: np.ndarray, prediction: np.ndarray) -> None:
-    """A combination number to its (combination, label, prediction) cell, in place."""
+    """A combination number to its (combination, label, prediction) cell, in place. The two 0/1 columns are
+    combined in one byte per row first: one pass over the wide cells instead of two."""
+    outcome = np.asarray(label, dtype=np.int8) * np.int8(2)
+    outcome += np.asarray(prediction, dtype=np.int8)
     cell *= 4
-    cell += np.asarray(label, dtype=np.int64) * 2
-    cell += np.asarray(prediction, dtype=np.int64)
+    cell += outcome
 
 
 def _dense_or_unique(codes: Sequence[np.ndarray], levels: Sequence[tuple[object, ...]],
