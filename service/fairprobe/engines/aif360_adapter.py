@@ -167,12 +167,19 @@ def group_metrics(
         fav_truth, fav_predicted = _datasets(frame, len(table.attributes), 0.0)
     position = {name: _column(i) for i, name in enumerate(table.attributes)}
     created: list[object] = []
-    results: list[GroupMetrics] = []
+    results: list[GroupMetrics | None] = []
+    # a reference's own rates: the privileged side of a metric that compares a group with it, or, for a
+    # reference no group is compared with, a metric of its own (against a group no one is in)
+    compared = {_key(r) for g, r in zip(groups, references, strict=True) if dict(g) != dict(r)}
+    as_reference: dict[tuple[tuple[str, int], ...], int] = {}
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
             for group, reference in zip(groups, references, strict=True):
                 unprivileged = [{position[k]: float(v) for k, v in group.items()}]
                 alone = dict(group) == dict(reference)
+                if alone and _key(group) in compared:
+                    results.append(None)  # filled in below from that metric's privileged side
+                    continue
                 privileged = (
                     [{position[next(iter(group))]: _NO_GROUP}] if alone
                     else [{position[k]: float(v) for k, v in reference.items()}]
@@ -181,10 +188,9 @@ def group_metrics(
                     truth, predicted, unprivileged_groups=unprivileged, privileged_groups=privileged
                 )
                 created.append(metric)
-                # ClassificationMetric is a BinaryLabelDatasetMetric of the true labels: base_rate included
-                rates = {name: float(getattr(metric, name)(privileged=False)) for name in RATE_METHODS}
-                measured = metric.performance_measures(privileged=False)
-                rates.update((name, float(measured[key])) for name, key in PERFORMANCE_KEYS.items())
+                rates = _rates(metric, privileged=False)
+                if not alone:
+                    as_reference.setdefault(_key(reference), len(created) - 1)
                 disparities: dict[str, float] = {}
                 if not alone:
                     for name, method in DIFFERENCE_METHODS.items():
@@ -204,6 +210,22 @@ def group_metrics(
                         # the dataset metric's SPD / DI: ClassificationMetric overrides them with predictions
                         disparities[name] = float(getattr(fav_metric, method)(fav_metric.base_rate))
                 results.append(GroupMetrics(rates, disparities))
+            for i, (group, result) in enumerate(zip(groups, results, strict=True)):
+                if result is None:
+                    results[i] = GroupMetrics(_rates(created[as_reference[_key(group)]], privileged=True), {})
     finally:
         _forget(created)
-    return results
+    return [r for r in results if r is not None]
+
+
+def _key(group: Mapping[str, int]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(group.items()))
+
+
+def _rates(metric: Any, *, privileged: bool) -> dict[str, float]:
+    """AIF360's rates of one side of ``metric``: the unprivileged group's, or the privileged one's."""
+    # ClassificationMetric is a BinaryLabelDatasetMetric of the true labels: base_rate included
+    rates = {name: float(getattr(metric, name)(privileged=privileged)) for name in RATE_METHODS}
+    measured = metric.performance_measures(privileged=privileged)
+    rates.update((name, float(measured[key])) for name, key in PERFORMANCE_KEYS.items())
+    return rates
