@@ -151,6 +151,20 @@ def test_a_body_received_straight_from_the_socket_leaves_the_next_request_on_the
         assert replies.next()[0] == 200
 
 
+def test_a_multipart_upload_split_in_memory_audits_as_the_file_sent_as_the_body(server: Gunicorn) -> None:
+    """The multipart body is received in one buffer and split there; the file part is that buffer, trimmed."""
+    csv = b"g,y,p\n" + b"".join(b"%s,%d,%d\n" % (b"abc"[i % 3:i % 3 + 1], i % 3 % 2, i % 5 % 2) for i in range(200_000))
+    fields = json.dumps({"label": "y", "prediction": "p", "protected": [{"attribute": "g"}]})
+    as_form = requests.post(server.url + "/v1/audits/upload", data={"request": fields},
+                            files={"data": ("d.csv", csv, "text/csv")}, timeout=60)
+    as_body = requests.post(server.url + "/v1/audits/upload", data=csv, params={"request": fields},
+                            headers={"Content-Type": "text/csv"}, timeout=60)
+    assert as_form.status_code == as_body.status_code == 200, as_form.text[:300]
+    assert as_form.json()["findings"] == as_body.json()["findings"]
+    assert as_form.json()["audit"]["input_sha256"] == as_body.json()["audit"]["input_sha256"]
+    assert as_form.json()["audit"]["rows"] == 200_000
+
+
 def test_readiness_runs_a_real_audit(server: Gunicorn) -> None:
     response = requests.get(server.url + "/readyz", timeout=10)
     assert response.status_code == 200 and response.json() == {"status": "ready"}

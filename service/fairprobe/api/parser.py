@@ -9,6 +9,7 @@ schema as one JSON object, so errors name the same fields.
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from copy import deepcopy
@@ -23,6 +24,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import ClientDisconnected, RequestEntityTooLarge
 
 from fairprobe.api.body import BodyInput
+from fairprobe.api.multipart import Part, Parts, split
 from fairprobe.errors import FieldError, InvalidRequest, UnsupportedMediaType, ValidationFailed
 from fairprobe.schemas.table import RecordRows
 
@@ -218,17 +220,18 @@ class RequestParser(FlaskParser):
                 "Arrow or Parquet with the fields as the query parameter 'request', or JSON to POST /v1/audits.",
                 errors=[FieldError("Content-Type", "must be multipart/form-data, text/csv, Arrow or Parquet")],
             )
-        if "request" in req.files:
-            raw = req.files["request"].read()
-        elif "request" in req.form:
-            raw = req.form["request"].encode()
+        parts = _upload_parts(req)
+        if "request" in parts.files:
+            raw = parts.files["request"].data
+        elif "request" in parts.fields:
+            raw = parts.fields["request"].data
         else:
             raise ValidationFailed.on("request", "an upload needs a part 'request' holding the JSON fields")
         body, options = _fields(raw)
-        if "data" not in req.files:
+        if "data" not in parts.files:
             raise ValidationFailed.on("data", "an upload needs a file part 'data' holding the CSV")
-        part = req.files["data"]
-        body["data"] = {**options, _file_kind(part.mimetype, part.filename or ""): part.read()}
+        part = parts.files["data"]
+        body["data"] = {**options, _file_kind(part.mimetype, part.filename or ""): part.data}
         return body
 
 
@@ -248,7 +251,27 @@ def _body(req: Request) -> bytes | bytearray:
     return raw
 
 
-def _fields(raw: bytes) -> tuple[dict[str, Any], dict[str, Any]]:
+#: the parts of an upload that are read (any other is ignored)
+UPLOAD_PARTS = ("request", "data")
+
+
+def _upload_parts(req: Request) -> Parts:
+    """An upload's parts. A body of declared length is read in one piece (``_body``) and split in memory
+    where it has the plain form every client sends (``multipart.split``); werkzeug's parser reads any other,
+    from the bytes already read."""
+    boundary = req.mimetype_params.get("boundary")
+    if isinstance(req.environ.get("wsgi.input"), BodyInput) and req.content_length is not None and boundary:
+        raw = _body(req)
+        parts = split(raw if isinstance(raw, bytearray) else bytearray(raw), boundary,
+                      max_parts=req.max_form_parts, max_field=req.max_form_memory_size)
+        if parts is not None:
+            return parts
+        req.environ["wsgi.input"] = io.BytesIO(raw)
+    return Parts(fields={n: Part(n, None, "", req.form[n].encode()) for n in UPLOAD_PARTS if n in req.form},
+                 files={n: Part(n, f.filename, f.mimetype, f.read()) for n in UPLOAD_PARTS if (f := req.files.get(n))})
+
+
+def _fields(raw: bytes | bytearray) -> tuple[dict[str, Any], dict[str, Any]]:
     """An upload's JSON fields, and the options of its data (only a CSV's ``delimiter`` may be given)."""
     body = _json(raw, "request")
     if not isinstance(body, dict):
