@@ -76,10 +76,15 @@ def bodies(df: pd.DataFrame) -> dict[str, bytes]:
 
 
 def upload(server: Gunicorn, name: str, raw: bytes, media_type: str) -> Callable[[], None]:
-    """Multipart: the file in part 'data', the fields in part 'request'."""
+    """Multipart: the file in part 'data', the fields in part 'request'. The body is encoded once, as the
+    direct upload's body is made once: what is timed is the upload and the audit, not the requests library's
+    multipart encoder (~8 ms of the client's CPU for a 12 MiB file, on the server's two cores)."""
+    prepared = requests.Request("POST", server.url + "/v1/audits/upload", data={"request": json.dumps(REQUEST)},
+                                files={"data": (name, raw, media_type)}).prepare()
+
     def post() -> None:
-        response = requests.post(server.url + "/v1/audits/upload", timeout=300, data={"request": json.dumps(REQUEST)},
-                                 files={"data": (name, raw, media_type)})
+        response = requests.post(server.url + "/v1/audits/upload", timeout=300, data=prepared.body,
+                                 headers={"Content-Type": prepared.headers["Content-Type"]})
         assert response.status_code == 200, response.text[:300]
     return post
 

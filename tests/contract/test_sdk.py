@@ -79,6 +79,20 @@ def test_the_same_audit_as_json_rows_as_a_csv_upload_and_as_records(live_server:
                    client.upload_audit(path.read_bytes(), **fields)]
     assert len({json.dumps(r.raw["findings"], sort_keys=True) for r in reports}) == 1
     assert len({r.audit.input_sha256 for r in reports}) == 1
+    # fields too long for a URL (a policy of 60 rules): the file goes in a multipart form with them instead
+    rules = [{"metric": "statistical_parity_difference", "max_abs": 0.05 + i / 1000}
+             for i in range(60)]
+    long_fields = {**fields, "policy": {"rules": rules}}
+    assert len(json.dumps(long_fields)) > 4000
+    sent: list[str] = []
+    with Client(live_server, timeout=30) as client:
+        client._session.hooks["response"].append(lambda r, *_, **__: sent.append(r.request.headers["Content-Type"]))
+        long_reports = [client.upload_audit(path, **long_fields), client.audit(frame, **long_fields),
+                        client.upload_audit(path, **fields)]
+    assert sent[0].startswith("multipart/form-data") and sent[2] == "text/csv"  # short fields: the file is the body
+    assert len({json.dumps(r.raw["findings"], sort_keys=True) for r in long_reports[:2]}) == 1
+    default_rules = len(reports[0].raw["audit"]["policy"]["rules"])
+    assert len(long_reports[0].findings) == 60 * len(reports[0].findings) // default_rules
     # and against a hand count: the share of African-American defendants labelled high-risk
     african_american = next(g for g in reports[0].groups if g.label == "race=African-American")
     expected = (frame.loc[frame.race == "African-American", "high"] == 1).mean()

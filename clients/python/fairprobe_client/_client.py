@@ -44,6 +44,9 @@ HTML = "text/html"
 RETRY_STATUSES = (429, 502, 503, 504)
 #: the longest wait between two tries, whatever a Retry-After header asks for (seconds)
 MAX_RETRY_WAIT = 60.0
+#: the longest URL-encoded audit fields sent in the query of an upload (gunicorn takes request lines of up to
+#: 4094 bytes); longer fields go in a multipart form with the file
+MAX_QUERY_FIELDS = 3000
 _EMBEDDED = re.compile(r'<script type="application/json" id="fairprobe-report">(.*?)</script>', re.DOTALL)
 
 Progress = Callable[[dict[str, Any]], None]
@@ -319,14 +322,23 @@ class Client:
                      label: str | None = None, timeout: float | None = None, html: bool = False,
                      **fields: Any) -> AuditReport:
         """Audit a CSV file as it is (``POST /v1/audits/upload``): the service parses it, so a large file
-        needs no pandas here. ``csv`` is a path or the file's bytes; the fields are as for ``audit``."""
+        needs no pandas here. ``csv`` is a path or the file's bytes; the fields are as for ``audit``.
+
+        The file is sent as the request body with the fields in the query (no multipart encoding of the file
+        on either side), unless the fields are too long for a URL: then as a multipart form."""
         content = csv if isinstance(csv, bytes) else Path(csv).read_bytes()
         fields_json = _dumps(self.audit_fields(label=label, protected=protected, **fields))
         headers = {"Accept": HTML if html else "application/json"}
-        response = self.request("POST", "/v1/audits/upload", headers=headers, timeout=timeout,
-                                params={"format": "html"} if html else None,
-                                files={"request": (None, fields_json, "application/json"),
-                                       "data": ("data.csv", content, "text/csv")})
+        params = {"format": "html"} if html else {}
+        if len(quote(fields_json)) <= MAX_QUERY_FIELDS:
+            response = self.request("POST", "/v1/audits/upload", timeout=timeout, data=content,
+                                    headers={**headers, "Content-Type": "text/csv"},
+                                    params={**params, "request": fields_json})
+        else:
+            response = self.request("POST", "/v1/audits/upload", headers=headers, timeout=timeout,
+                                    params=params or None,
+                                    files={"request": (None, fields_json, "application/json"),
+                                           "data": ("data.csv", content, "text/csv")})
         page = response.text if html else None
         report = load(AuditReport, report_of_page(response.text) if html else response.json())
         object.__setattr__(report, "html", page)
