@@ -11,6 +11,7 @@ import random
 import socket
 import threading
 import time
+import tracemalloc
 
 import pytest
 from gunicorn.http.body import Body, LengthReader
@@ -114,12 +115,14 @@ def _send(sock: socket.socket, data: bytes, rng: random.Random, close: bool = Fa
     return thread
 
 
-@pytest.mark.parametrize("seed", range(12))
-def test_a_body_from_gunicorn_is_received_whole_and_the_next_request_stays_with_gunicorn(seed: int) -> None:
+@pytest.mark.parametrize("seed", range(16))
+def test_a_body_from_gunicorn_is_received_whole_and_the_next_request_stays_with_gunicorn(
+        seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The rest of the body is received from the socket into one buffer, whatever gunicorn read ahead (none,
-    part of the body, all of it and the next request) and whatever was read through the stream first;
-    gunicorn is left with the next request's bytes and nothing of this body."""
+    part of the body, all of it and the next request), whatever was read through the stream first and however
+    often the buffer grows; gunicorn is left with the next request's bytes and nothing of this body."""
     rng = random.Random(seed)
+    monkeypatch.setattr(_DeadlineInput, "EAGER", rng.choice([1, 1000, 1 << 20, _DeadlineInput.EAGER]))
     body = rng.randbytes(rng.choice([0, 1, 5000, 3 << 20]))
     following = b"GET /healthz HTTP/1.1\r\n\r\n"
     wire = body + following
@@ -152,6 +155,25 @@ def test_the_fast_read_is_the_one_taken_from_gunicorn(monkeypatch: pytest.Monkey
         sender.join()
         stream.cancel()
         assert isinstance(got, bytearray) and got == body
+
+
+def test_a_large_declared_body_that_does_not_arrive_commits_little_memory() -> None:
+    """Room for a body is made as its bytes arrive: a client that declares 200 MB and sends 10 bytes makes the
+    service hold ``EAGER`` bytes at most, not 200 MB."""
+    server, client = socket.socketpair()
+    with server, client:
+        gunicorn_body, _, _ = _gunicorn_body(server, 200_000_000, b"")
+        client.sendall(b"x" * 10)
+        client.shutdown(socket.SHUT_WR)
+        stream = _DeadlineInput(gunicorn_body, 10, server, 200_000_000)
+        tracemalloc.start()
+        try:
+            assert stream.read() == b"x" * 10
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+        stream.cancel()
+        assert peak <= _DeadlineInput.EAGER + (1 << 20)
 
 
 def test_a_body_from_gunicorn_that_stops_arriving_is_a_408_and_the_connection_is_not_reused() -> None:

@@ -80,6 +80,9 @@ class _DeadlineInput:
     BLOCK = 4 << 20
     #: the most one receive into the body's buffer asks of the socket
     RECEIVE = 4 << 20
+    #: the room made at once for a body received from the socket; a larger one's buffer doubles as its bytes
+    #: arrive, so a client that declares a large body and sends little commits little of the service's memory
+    EAGER = 16 << 20
 
     def __init__(self, stream: Any, timeout_s: float, sock: socket.socket | None, length: int | None = None) -> None:
         self._stream = stream
@@ -162,28 +165,31 @@ class _DeadlineInput:
         if len(pending) + reader.length != self._unread:
             return None
         unreader = reader.unreader
-        out = bytearray(self._unread)
-        with memoryview(out) as view:
-            view[:len(pending)] = pending
-            at = len(pending)
-            body.buf = io.BytesIO()
-            ahead = unreader.take_buffered()
-            used = min(len(ahead), len(out) - at)
-            view[at:at + used] = ahead[:used]
-            if used < len(ahead):
-                unreader.unread(ahead[used:])
-            at += used
-            reader.length -= used
-            try:
-                while at < len(out):
-                    received = self._receive(unreader.sock, view[at:at + self.RECEIVE])
-                    if not received:
-                        break
-                    at += received
-                    reader.length -= received
-            except BaseException:
-                body.failed = True  # where the next request starts is unknown: gunicorn closes the connection
-                raise
+        total = self._unread
+        out = bytearray(min(total, self.EAGER))  # room for the rest is made as the bytes arrive
+        out[:len(pending)] = pending
+        at = len(pending)
+        body.buf = io.BytesIO()
+        ahead = unreader.take_buffered()
+        used = min(len(ahead), total - at)
+        out[at:at + used] = ahead[:used]
+        if used < len(ahead):
+            unreader.unread(ahead[used:])
+        at += used
+        reader.length -= used
+        try:
+            while at < total:
+                if at >= len(out):  # the client has filled what it was given: twice the room, up to the rest
+                    out.extend(bytes(min(total, 2 * len(out)) - len(out)))
+                with memoryview(out) as view:
+                    received = self._receive(unreader.sock, view[at:min(len(out), at + self.RECEIVE)])
+                if not received:
+                    break
+                at += received
+                reader.length -= received
+        except BaseException:
+            body.failed = True  # where the next request starts is unknown: gunicorn closes the connection
+            raise
         self._unread -= at
         del out[at:]
         return out
