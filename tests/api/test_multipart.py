@@ -163,6 +163,13 @@ def test_limits_are_left_to_werkzeug() -> None:
     assert split(bytearray(prepared.body), boundary, max_parts=10, max_field=50) is None
     assert _werkzeug(prepared.body, content_type, 10, 50) == "413"
     assert split(bytearray(prepared.body), boundary, max_parts=3, max_field=100) is not None
+    # a header block longer than a plain part's (a 20 KB file name): werkzeug reads it, split does not search on
+    long_name = requests.Request("POST", "http://x/", files={"data": ("n" * 20_000 + ".csv", b"1,2\n")}).prepare()
+    assert isinstance(long_name.body, bytes)
+    long_type = long_name.headers["Content-Type"]
+    assert split(bytearray(long_name.body), long_type.split("boundary=", 1)[1], max_parts=10, max_field=10**6) is None
+    read = _werkzeug(long_name.body, long_type, 10, 10**6)
+    assert not isinstance(read, str) and read[1]["data"].read() == b"1,2\n"
 
 
 def test_the_largest_file_is_the_body_itself() -> None:

@@ -25,6 +25,8 @@ __all__ = ["Part", "Parts", "split"]
 
 #: the part headers the plain form may carry (header names are case-insensitive)
 _HEADERS = frozenset(("content-disposition", "content-type"))
+#: the longest header block of a plain part (a few short lines; anything longer is werkzeug's to read)
+_HEAD_MAX = 16 << 10
 #: the charsets werkzeug decodes a text field with when its part names one (else UTF-8)
 _CHARSETS = frozenset(("ascii", "us-ascii", "utf-8", "iso-8859-1"))
 
@@ -66,7 +68,7 @@ def split(body: bytearray, boundary: str, *, max_parts: int | None, max_field: i
         after = at + len(marker)
         if not body.startswith(b"\r\n", after):
             return None
-        head_end = body.find(b"\r\n\r\n", after)
+        head_end = body.find(b"\r\n\r\n", after, after + _HEAD_MAX)
         head = _head(bytes(body[after + 2:head_end + 2])) if head_end >= 0 else None
         if head is None:
             return None
