@@ -56,14 +56,30 @@ class StrictJSONProvider(DefaultJSONProvider):
 
 def _refuse_undefined_numbers(obj: Any) -> None:
     """``ValueError`` if a float in the dicts, lists and tuples of ``obj`` is NaN or infinite (orjson would write
-    ``null``; ``dumps`` with ``allow_nan=False`` raises, and so does this)."""
+    ``null``; ``dumps`` with ``allow_nan=False`` raises, and so does this). Only containers go on the stack; a
+    plain float is checked where it is found (``x - x`` is 0 for every finite float, NaN otherwise)."""
     stack = [obj]
     while stack:
         value = stack.pop()
         kind = type(value)
         if kind is dict:
-            stack.extend(value.values())
+            items = value.values()
         elif kind is list or kind is tuple:
-            stack.extend(value)
-        elif isinstance(value, float) and not math.isfinite(value):
-            raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")
+            items = value
+        else:
+            _check_number(value)
+            continue
+        for item in items:
+            kind = type(item)
+            if kind is float:
+                if item - item != 0.0:
+                    _check_number(item)
+            elif kind is dict or kind is list or kind is tuple:
+                stack.append(item)
+            elif kind is not str and kind is not int and kind is not bool and item is not None:
+                _check_number(item)
+
+
+def _check_number(value: Any) -> None:
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"Out of range float values are not JSON compliant: {value!r}")

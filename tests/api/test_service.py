@@ -99,7 +99,8 @@ def test_json_provider_refuses_nan(app: Flask) -> None:
     with pytest.raises(ValueError):
         provider.loads('{"value": NaN}')
     with app.app_context():  # the answer orjson writes refuses them too, however deep, as floats or subclasses
-        for value in ({"a": [1.0, {"b": (2.0, math.inf)}]}, [np.float64("nan")], {"x": -math.inf}):
+        for value in ({"a": [1.0, {"b": (2.0, math.inf)}]}, [np.float64("nan")], {"x": -math.inf}, math.nan,
+                      [[], {}, [{"deep": [[[math.nan]]]}]], ({"e": ("x", 1, True, None, -math.inf)},)):
             with pytest.raises(ValueError, match="Out of range float values"):
                 provider.response(value)
 

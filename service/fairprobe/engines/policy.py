@@ -305,7 +305,10 @@ def _finding(c: Candidate, t: _Tested | None, reason: Reason | None, p_raw: floa
         reference_n_to_decide=math.ceil(scale * c.reference_n) if scale is not None else None,
         in_verdict=_counts(c, reason, policy),
     )
-    return replace(finding, explanation=explain(finding, policy, paired=c.paired, subject=c.subject))
+    # the words are read off the finding itself: written into it once, before anything else sees it (a
+    # dataclasses.replace per finding cost more than the words)
+    object.__setattr__(finding, "explanation", explain(finding, policy, paired=c.paired, subject=c.subject))
+    return finding
 
 
 def _status(c: Candidate, t: _Tested | None, reason: Reason | None, p_raw: float | None, p_adj: float | None,
