@@ -48,6 +48,11 @@ CSV_CASES = {
     "exponents": b"a\n1.5e3\n.5\n5.\n",
     "quoted NA": b'a,b\n"NA",1\nx,2\n',
     "unicode": "a,b\nJosé,1\n北京,2\n".encode(),
+    "dates with a gap": b"a,t\n1,2020-01-01\n2,\n3,NA\n",
+    "nan texts among numbers": b"a,b\n1.5,x\nnan,y\n-nan,z\nNaN,w\n",
+    "missing words among integers": b"a,b\n1,x\nNA,y\nnull,z\n",
+    "missing words among booleans": b"a\nTrue\nNULL\nFalse\n",
+    "only missing words": b"a,b\nNA,1\n,2\n",
 }
 
 

@@ -203,18 +203,22 @@ def _fast_csv(raw: bytes | bytearray, delimiter: str, columns: Sequence[str] | N
     parse = pa_csv.ParseOptions(delimiter=delimiter, newlines_in_values=quoted)
 
     def read(types: dict[str, Any] | None = None, *, checked: bool = False) -> pa.Table:
-        # unchecked, text is neither checked as UTF-8 nor compared with the missing-value texts value by value:
-        # the dictionaries are, after the read (the distinct values only); a read they fail is done checked
-        convert = pa_csv.ConvertOptions(null_values=list(NA_TEXTS), strings_can_be_null=checked, check_utf8=checked,
+        # unchecked, no value is compared with the missing-value texts and text is not checked as UTF-8: a
+        # missing value then arrives as text (a number column with one becomes text too), so the dictionaries
+        # are checked after the read (the distinct values only); a read they fail is done checked
+        convert = pa_csv.ConvertOptions(null_values=list(NA_TEXTS) if checked else [], strings_can_be_null=checked,
+                                        check_utf8=checked,
                                         true_values=["True", "TRUE", "true"], false_values=["False", "FALSE", "false"],
                                         auto_dict_encode=True, auto_dict_max_cardinality=2**31 - 1,
                                         column_types=types, include_columns=columns)
         return pa_csv.read_csv(pa.BufferReader(raw), parse_options=parse, convert_options=convert)
     try:
         table = read()
+        if not _plain_text(table):
+            table = read(checked=True)
         temporal = {f.name: pa.string() for f in table.schema if not any(kept(f.type) for kept in _KEPT_TYPES)}
-        if temporal or not _plain_text(table):
-            table = read(temporal or None, checked=True)
+        if temporal:
+            table = read(temporal, checked=True)
         if table.num_rows == 0:
             return None  # pandas' own message for a file without rows
         frame: pd.DataFrame = table.to_pandas()
@@ -241,10 +245,13 @@ _NA_VALUES = pa.array(NA_TEXTS, pa.string())
 
 
 def _plain_text(table: pa.Table) -> bool:
-    """Whether every text column of an unchecked read holds only UTF-8 and no missing-value text (such as
-    "NA"), as seen from its dictionaries; a plain-string column (not dictionary-encoded) is not checked here."""
+    """Whether an unchecked read stands: every text column holds only UTF-8 and no missing-value text (such as
+    "NA"), as seen from its dictionaries, and no number column holds NaN (read from a text such as "nan", which
+    is a missing value to pandas); a plain-string column (not dictionary-encoded) is not checked here."""
     for column, field in zip(table.columns, table.schema, strict=True):
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type):
+            return False
+        if pa.types.is_floating(field.type) and pa_compute.any(pa_compute.is_nan(column)).as_py():
             return False
         if not (pa.types.is_dictionary(field.type) and pa.types.is_string(field.type.value_type)) or \
                 not column.num_chunks:
