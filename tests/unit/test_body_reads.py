@@ -17,7 +17,7 @@ import pytest
 from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.unreader import SocketUnreader
 
-from fairprobe.api.body import _DeadlineInput
+from fairprobe.api.body import BodyInput
 from fairprobe.errors import RequestTimeout
 
 
@@ -35,17 +35,17 @@ class _Server(io.BytesIO):
         self.reads.append(size)
         left = self.length - self.tell()
         assert size is not None and 0 <= size <= left, f"asked for {size} bytes with {left} left"
-        self.small_reads += size < min(_DeadlineInput.BLOCK, left)
+        self.small_reads += size < min(BodyInput.BLOCK, left)
         return super().read(size)
 
 
 @pytest.mark.parametrize("seed", range(30))
 def test_any_mix_of_reads_gives_the_body_in_order(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(seed)
-    monkeypatch.setattr(_DeadlineInput, "BLOCK", rng.choice([1, 7, 64, 1000]))
+    monkeypatch.setattr(BodyInput, "BLOCK", rng.choice([1, 7, 64, 1000]))
     body = bytes(rng.choice(b"ab\n") for _ in range(rng.randrange(0, 3000)))
     server = _Server(body)
-    stream = _DeadlineInput(server, 60, None, len(body))
+    stream = BodyInput(server, 60, None, len(body))
     got = b""
     while True:
         kind = rng.choice(["read", "line", "line-capped", "all"])
@@ -69,7 +69,7 @@ def test_any_mix_of_reads_gives_the_body_in_order(seed: int, monkeypatch: pytest
 def test_a_large_body_read_in_small_pieces_takes_few_server_reads() -> None:
     body = b"x" * (10 << 20)
     server = _Server(body)
-    stream = _DeadlineInput(server, 60, None, len(body))
+    stream = BodyInput(server, 60, None, len(body))
     pieces = iter(lambda: stream.read(64 << 10), b"")
     assert b"".join(pieces) == body
     stream.cancel()
@@ -80,7 +80,7 @@ def test_a_body_of_unknown_length_is_read_as_asked() -> None:
     """Without a declared length (a chunked body), reads go to the server's stream as they are asked."""
     body = b"line one\nline two\nrest"
     server = io.BytesIO(body)
-    stream = _DeadlineInput(server, 60, None, None)
+    stream = BodyInput(server, 60, None, None)
     assert stream.readline() == b"line one\n"
     assert stream.read(4) == b"line"
     assert server.tell() == 13  # nothing read ahead
@@ -122,7 +122,7 @@ def test_a_body_from_gunicorn_is_received_whole_and_the_next_request_stays_with_
     part of the body, all of it and the next request), whatever was read through the stream first and however
     often the buffer grows; gunicorn is left with the next request's bytes and nothing of this body."""
     rng = random.Random(seed)
-    monkeypatch.setattr(_DeadlineInput, "EAGER", rng.choice([1, 1000, 1 << 20, _DeadlineInput.EAGER]))
+    monkeypatch.setattr(BodyInput, "EAGER", rng.choice([1, 1000, 1 << 20, BodyInput.EAGER]))
     body = rng.randbytes(rng.choice([0, 1, 5000, 3 << 20]))
     following = b"GET /healthz HTTP/1.1\r\n\r\n"
     wire = body + following
@@ -131,7 +131,7 @@ def test_a_body_from_gunicorn_is_received_whole_and_the_next_request_stays_with_
     with server, client:
         gunicorn_body, reader, unreader = _gunicorn_body(server, len(body), ahead)
         sender = _send(client, wire[len(ahead):], rng)
-        stream = _DeadlineInput(gunicorn_body, 60, server, len(body))
+        stream = BodyInput(gunicorn_body, 60, server, len(body))
         first = stream.read(rng.choice([0, 10, 70_000])) if body else b""
         got = first + stream.read()
         sender.join()
@@ -150,7 +150,7 @@ def test_the_fast_read_is_the_one_taken_from_gunicorn(monkeypatch: pytest.Monkey
         gunicorn_body, _, _ = _gunicorn_body(server, len(body), b"")
         monkeypatch.setattr(LengthReader, "read", lambda *_: pytest.fail("read through gunicorn's reader"))
         sender = _send(client, body, random.Random(2))
-        stream = _DeadlineInput(gunicorn_body, 60, server, len(body))
+        stream = BodyInput(gunicorn_body, 60, server, len(body))
         got = stream.read()
         sender.join()
         stream.cancel()
@@ -165,7 +165,7 @@ def test_a_large_declared_body_that_does_not_arrive_commits_little_memory() -> N
         gunicorn_body, _, _ = _gunicorn_body(server, 200_000_000, b"")
         client.sendall(b"x" * 10)
         client.shutdown(socket.SHUT_WR)
-        stream = _DeadlineInput(gunicorn_body, 10, server, 200_000_000)
+        stream = BodyInput(gunicorn_body, 10, server, 200_000_000)
         tracemalloc.start()
         try:
             assert stream.read() == b"x" * 10
@@ -173,7 +173,7 @@ def test_a_large_declared_body_that_does_not_arrive_commits_little_memory() -> N
         finally:
             tracemalloc.stop()
         stream.cancel()
-        assert peak <= _DeadlineInput.EAGER + (1 << 20)
+        assert peak <= BodyInput.EAGER + (1 << 20)
 
 
 def test_a_body_from_gunicorn_that_stops_arriving_is_a_408_and_the_connection_is_not_reused() -> None:
@@ -181,7 +181,7 @@ def test_a_body_from_gunicorn_that_stops_arriving_is_a_408_and_the_connection_is
     with server, client:
         gunicorn_body, _, _ = _gunicorn_body(server, 10_000, b"")
         client.sendall(b"x" * 100)  # then nothing more
-        stream = _DeadlineInput(gunicorn_body, 0.5, server, 10_000)
+        stream = BodyInput(gunicorn_body, 0.5, server, 10_000)
         started = time.monotonic()
         with pytest.raises(RequestTimeout):
             stream.read()
@@ -195,6 +195,6 @@ def test_a_body_from_gunicorn_cut_short_by_the_client_comes_back_short() -> None
     with server, client:
         gunicorn_body, _, _ = _gunicorn_body(server, 10_000, b"")
         _send(client, b"x" * 4000, random.Random(3), close=True).join()
-        stream = _DeadlineInput(gunicorn_body, 10, server, 10_000)
+        stream = BodyInput(gunicorn_body, 10, server, 10_000)
         assert stream.read() == b"x" * 4000
         stream.cancel()

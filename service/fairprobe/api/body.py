@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from gunicorn.http.body import Body, LengthReader
 from gunicorn.http.unreader import SocketUnreader
@@ -27,6 +27,7 @@ from fairprobe.errors import RequestTimeout
 
 __all__ = ["BodyDeadline", "BodyInput"]
 
+_T = TypeVar("_T")
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -36,11 +37,11 @@ class _Watchdog:
 
     def __init__(self) -> None:
         self._condition = threading.Condition()
-        self._deadlines: list[tuple[float, int, _DeadlineInput]] = []
+        self._deadlines: list[tuple[float, int, BodyInput]] = []
         self._owner = -1  # the process whose thread runs: a forked worker starts its own
         self._count = itertools.count()
 
-    def watch(self, body: _DeadlineInput) -> None:
+    def watch(self, body: BodyInput) -> None:
         with self._condition:
             if self._owner != os.getpid():
                 self._owner = os.getpid()
@@ -67,7 +68,7 @@ class _Watchdog:
 _WATCHDOG = _Watchdog()
 
 
-class _DeadlineInput:
+class BodyInput:
     """``wsgi.input`` that fails with 408 once its deadline has passed (and then stops the socket's reads).
 
     It also reads the server's stream in blocks of ``BLOCK`` bytes and serves smaller reads from the block:
@@ -106,7 +107,7 @@ class _DeadlineInput:
     def cancel(self) -> None:
         self.done = True
 
-    def _guarded(self, read: Callable[..., bytes], *args: Any) -> bytes:
+    def _guarded(self, read: Callable[..., _T], *args: Any) -> _T:
         if self.expired or time.monotonic() > self.deadline:
             self._give_up()
         try:
@@ -138,7 +139,7 @@ class _DeadlineInput:
             size = self._unread if size is None else min(size, self._unread)
             if size <= 0:
                 return b""
-        data = self._guarded(self._stream.read) if size is None else self._guarded(self._stream.read, size)
+        data: bytes = self._guarded(self._stream.read) if size is None else self._guarded(self._stream.read, size)
         if self._unread is not None:
             self._unread -= len(data)
         return data
@@ -182,7 +183,7 @@ class _DeadlineInput:
                 if at >= len(out):  # the client has filled what it was given: twice the room, up to the rest
                     out.extend(bytes(min(total, 2 * len(out)) - len(out)))
                 with memoryview(out) as view:
-                    received = self._receive(unreader.sock, view[at:min(len(out), at + self.RECEIVE)])
+                    received = self._guarded(unreader.sock.recv_into, view[at:min(len(out), at + self.RECEIVE)])
                 if not received:
                     break
                 at += received
@@ -193,19 +194,6 @@ class _DeadlineInput:
         self._unread -= at
         del out[at:]
         return out
-
-    def _receive(self, sock: socket.socket, into: memoryview) -> int:
-        """One receive into ``into``, under the deadline (the watchdog shuts the socket's read side)."""
-        if self.expired or time.monotonic() > self.deadline:
-            self._give_up()
-        try:
-            received = sock.recv_into(into)
-        except OSError as exc:
-            self._give_up(exc)
-            raise  # unreachable: _give_up raises
-        if self.expired:
-            self._give_up()
-        return received
 
     def read(self, size: int | None = -1) -> bytes | bytearray:
         if size is None or size < 0:  # the rest of the body
@@ -224,7 +212,8 @@ class _DeadlineInput:
 
     def readline(self, size: int | None = -1) -> bytes:
         if self._unread is None and not self._buffered():
-            return self._guarded(self._stream.readline, -1 if size is None else size)
+            whole: bytes = self._guarded(self._stream.readline, -1 if size is None else size)
+            return whole
         line = b""
         while size is None or size < 0 or len(line) < size:
             if not self._buffered() and not self._fill():
@@ -249,10 +238,6 @@ class _DeadlineInput:
             yield line
 
 
-#: the request body stream ``BodyDeadline`` puts in ``wsgi.input``
-BodyInput = _DeadlineInput
-
-
 class BodyDeadline:
     """WSGI middleware: the body of every request must arrive within ``timeout_s`` of the request's start."""
 
@@ -268,7 +253,7 @@ class BodyDeadline:
             return self.app(environ, start_response)
         sock = environ.get("gunicorn.socket")
         length = environ.get("CONTENT_LENGTH") or ""
-        guarded = _DeadlineInput(stream, self.timeout_s, sock if isinstance(sock, socket.socket) else None,
+        guarded = BodyInput(stream, self.timeout_s, sock if isinstance(sock, socket.socket) else None,
                                  int(length) if length.isdigit() else None)
         environ["wsgi.input"] = guarded
         try:

@@ -189,10 +189,9 @@ def group_metrics(
                 )
                 created.append(metric)
                 rates = _rates(metric, privileged=False)
-                if not alone:
-                    as_reference.setdefault(_key(reference), len(created) - 1)
                 disparities: dict[str, float] = {}
                 if not alone:
+                    as_reference.setdefault(_key(reference), len(created) - 1)
                     for name, method in DIFFERENCE_METHODS.items():
                         disparities[name] = float(getattr(metric, method)())
                     for name, method in DIFFERENCE_OF.items():

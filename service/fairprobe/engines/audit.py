@@ -77,11 +77,10 @@ def _fingerprint_job(frame: pd.DataFrame, cells: RowCells | None) -> Callable[[]
     gather and SHA-256, both of which release the GIL: on a thread beside the audit it finishes without
     waiting for the audit's Python (a job that takes the GIL back often waits a switch interval each time)."""
     header = "\x1f".join(map(str, frame.columns)).encode()
-    per_cell = _cell_hashes(frame, cells) if cells is not None else None
-    if per_cell is None or cells is None:
-        return lambda: _sha256(header, pd.util.hash_pandas_object(frame, index=False).to_numpy())
-    rows = cells.cells
-    return lambda: _sha256(header, np.take(per_cell, rows))
+    if cells is not None and (per_cell := _cell_hashes(frame, cells)) is not None:
+        rows = cells.cells
+        return lambda: _sha256(header, np.take(per_cell, rows))
+    return lambda: _sha256(header, pd.util.hash_pandas_object(frame, index=False).to_numpy())
 
 
 def _sha256(header: bytes, hashes: np.ndarray) -> str:

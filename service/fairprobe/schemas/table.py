@@ -256,7 +256,7 @@ def _plain_text(table: pa.Table) -> bool:
         if not (pa.types.is_dictionary(field.type) and pa.types.is_string(field.type.value_type)) or \
                 not column.num_chunks:
             continue
-        values = pa.concat_arrays([chunk.dictionary for chunk in column.chunks])
+        values = _distinct(column)
         try:
             values.validate(full=True)  # UTF-8
         except pa.ArrowInvalid:
@@ -266,12 +266,18 @@ def _plain_text(table: pa.Table) -> bool:
     return True
 
 
+def _distinct(column: pa.ChunkedArray) -> pa.Array:
+    """The values of a dictionary-encoded column as its chunks' dictionaries hold them (each block of a CSV
+    has its own): every distinct value, some more than once, in one array to look at with one call."""
+    return pa.concat_arrays([chunk.dictionary for chunk in column.chunks])
+
+
 def _spaced(column: pa.ChunkedArray) -> bool:
     """Whether a dictionary-encoded text column has a value starting with a space or a tab (the dictionaries
     of all its chunks looked at in one call)."""
     if not column.num_chunks:
         return False
-    values = pa.concat_arrays([chunk.dictionary for chunk in column.chunks])
+    values = _distinct(column)
     return bool(len(values)) and bool(pa_compute.any(pa_compute.match_substring_regex(values, "^[ \t]")).as_py())
 
 
